@@ -1,0 +1,130 @@
+// Package app wires calibd together: it opens the store, migrates,
+// bootstraps the first admin token, builds the API and serves it until the
+// context ends, then shuts down in order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/calibd/calibd/internal/config"
+	"github.com/calibd/calibd/internal/httpapi"
+	"github.com/calibd/calibd/internal/store"
+)
+
+// App is a started calibd: listening, not yet serving.
+type App struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store *store.Store
+	http  *http.Server
+	ln    net.Listener
+}
+
+// New opens the database, applies migrations (unless disabled), creates the
+// bootstrap token on an empty database (printing it once to out) and binds
+// the HTTP address.
+func New(ctx context.Context, cfg config.Config, version string, log *slog.Logger, out io.Writer) (*App, error) {
+	log.Info("starting calibd", "version", version, "config", cfg)
+	if cfg.Embedded() {
+		log.Warn("using the embedded SQLite database; set DATABASE_URL=postgres://… for production", "path", cfg.DatabaseURL)
+	}
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery},
+		log.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = st.Close()
+		}
+	}()
+	if cfg.AutoMigrate {
+		n, err := st.Migrate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("migrations applied", "count", n)
+		}
+	}
+	secret, err := st.Bootstrap(ctx, cfg.BootstrapToken)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if secret != "" {
+		if cfg.BootstrapToken == "" {
+			fmt.Fprintf(out, "\nFirst start: created the regulator organization and its admin token.\n"+
+				"It is shown only this once; keep it safe:\n\n    %s\n\n"+
+				"Use it as 'Authorization: Bearer <token>'. Lost it? Run 'calibd token create --org <id>'.\n\n", secret)
+		}
+		log.Info("bootstrap regulator organization and admin token created")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api, err := httpapi.New(st, log.With("component", "http"), httpapi.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, AuthCacheTTL: cfg.AuthCacheTTL, Version: version,
+	}, reg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ok = true
+	return &App{cfg: cfg, log: log, store: st, http: srv, ln: ln}, nil
+}
+
+// Addr is the bound HTTP address (useful with port 0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx ends or the server fails, then shuts down: HTTP
+// first (in-flight requests finish), then the database.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.http.Serve(a.ln) }()
+	a.log.Info("calibd is serving", "url", "http://"+a.Addr())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	shutErr := a.http.Shutdown(sctx)
+	closeErr := a.store.Close()
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, shutErr, closeErr)
+}
+
+// Run is New followed by Run.
+func Run(ctx context.Context, cfg config.Config, version string, log *slog.Logger, out io.Writer) error {
+	a, err := New(ctx, cfg, version, log, out)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}

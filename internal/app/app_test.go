@@ -1,0 +1,130 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calibd/calibd/internal/app"
+	"github.com/calibd/calibd/internal/config"
+	"github.com/calibd/calibd/internal/testenv"
+)
+
+// TestRunEndToEnd starts the real service on a free port over each
+// database, uses the printed bootstrap token through real HTTP, and shuts it
+// down gracefully.
+func TestRunEndToEnd(t *testing.T) {
+	for _, d := range testenv.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			url := testenv.DatabaseURL(t, d)
+			cfg, err := config.Load(func(k string) string {
+				return map[string]string{"DATABASE_URL": url, "HTTP_ADDR": "127.0.0.1:0"}[k]
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			a, err := app.New(ctx, cfg, "test", testenv.Logger(), &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- a.Run(ctx) }()
+
+			tok := regexp.MustCompile(`cdt_[A-Za-z0-9_-]+`).FindString(out.String())
+			if tok == "" {
+				t.Fatalf("no bootstrap token printed: %q", out.String())
+			}
+			base := "http://" + a.Addr()
+			get := func(path string) *http.Response {
+				req, _ := http.NewRequest("GET", base+path, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				r, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			if r := get("/readyz"); r.StatusCode != 200 {
+				t.Fatalf("readyz %d", r.StatusCode)
+			}
+			r := get("/api/v1/me")
+			var me struct {
+				Organization struct{ Kind string } `json:"organization"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&me); err != nil || me.Organization.Kind != "regulator" {
+				t.Fatalf("me: %d %v %+v", r.StatusCode, err, me)
+			}
+			r.Body.Close()
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Run returned %v after shutdown", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no graceful shutdown within 20s")
+			}
+
+			// A second start on the same database prints no new token.
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			defer cancel2()
+			out.Reset()
+			a2, err := app.New(ctx2, cfg, "test", testenv.Logger(), &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out.String(), "cdt_") {
+				t.Errorf("second start printed a token again: %q", out.String())
+			}
+			cancel2()
+			if err := a2.Run(ctx2); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestBootstrapTokenFromEnv: CALIBD_BOOTSTRAP_TOKEN becomes the admin
+// token and is not printed.
+func TestBootstrapTokenFromEnv(t *testing.T) {
+	const tok = "cdt_0123456789abcdefghijklmnopqrstuvwxyzABCD"
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "x.db"), "HTTP_ADDR": "127.0.0.1:0",
+			"CALIBD_BOOTSTRAP_TOKEN": tok}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, "test", testenv.Logger(), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if strings.Contains(out.String(), tok) {
+		t.Error("a token taken from the environment was printed")
+	}
+	req, _ := http.NewRequest("GET", "http://"+a.Addr()+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Errorf("bootstrap token from env: %d", r.StatusCode)
+	}
+}

@@ -1,0 +1,41 @@
+// Package archtest checks the dependency rules of STYLE.md §2.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestLayering(t *testing.T) {
+	const mod = "github.com/calibd/calibd/"
+	rules := []struct {
+		pkg    string
+		banned []string
+	}{
+		// The domain imports only the standard library (and small value libraries).
+		{mod + "devices", []string{mod + "internal", mod + "scheduler", "gorm.io", "github.com/gin-gonic"}},
+		{mod + "scheduler", []string{mod + "internal", "gorm.io", "github.com/gin-gonic"}},
+		// gorm stays in the store; gin stays in the API.
+		{mod + "internal/httpapi", []string{mod + "internal/store", "gorm.io"}},
+		{mod + "internal/store", []string{"github.com/gin-gonic", mod + "internal/httpapi"}},
+	}
+	for _, r := range rules {
+		for _, d := range deps(t, r.pkg) {
+			for _, b := range r.banned {
+				if strings.HasPrefix(d, b) {
+					t.Errorf("%s depends on %s (banned: %s)", r.pkg, d, b)
+				}
+			}
+		}
+	}
+}

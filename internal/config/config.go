@@ -1,0 +1,165 @@
+// Package config reads calibd's configuration from environment variables,
+// once, in main. Every key, default and check lives in this file.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of the zero-configuration path.
+const (
+	DefaultDatabasePath = "./data/calibd.db"
+	DefaultHTTPAddr     = "127.0.0.1:8080"
+)
+
+// Config is everything calibd reads from its environment.
+type Config struct {
+	Env             string        // ENV: development | production
+	DatabaseURL     string        // DATABASE_URL: postgres://… ; empty → SQLite file
+	DBMaxConns      int           // DB_MAX_CONNS: PostgreSQL pool size
+	HTTPAddr        string        // HTTP_ADDR
+	LogLevel        slog.Level    // LOG_LEVEL: debug | info | warn | error
+	LogFormat       string        // LOG_FORMAT: text | json
+	BootstrapToken  string        // CALIBD_BOOTSTRAP_TOKEN: the first admin token, if you choose it
+	AuthCacheTTL    time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
+	MaxBodyBytes    int64         // MAX_BODY_BYTES: JSON request bodies
+	MaxImportBytes  int64         // MAX_IMPORT_BYTES: CSV uploads
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	SlowQuery       time.Duration // SLOW_QUERY: log queries slower than this; 0 = off
+	AutoMigrate     bool          // MIGRATE_ON_START: apply migrations at start (default on)
+}
+
+// Production reports whether ENV=production.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// Embedded reports whether the zero-install SQLite default is in use.
+func (c Config) Embedded() bool {
+	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// Load reads the configuration through getenv (os.Getenv in main, a map in
+// tests) and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(key string, def time.Duration) time.Duration {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 5s", key, v))
+			return def
+		}
+		return d
+	}
+	num := func(key string, def int64) int64 {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive whole number", key, v))
+			return def
+		}
+		return n
+	}
+	c := Config{
+		Env:             str("ENV", "development"),
+		DatabaseURL:     str("DATABASE_URL", DefaultDatabasePath),
+		DBMaxConns:      int(num("DB_MAX_CONNS", 20)),
+		HTTPAddr:        str("HTTP_ADDR", DefaultHTTPAddr),
+		LogFormat:       str("LOG_FORMAT", ""),
+		BootstrapToken:  getenv("CALIBD_BOOTSTRAP_TOKEN"),
+		AuthCacheTTL:    dur("AUTH_CACHE_TTL", 5*time.Second),
+		MaxBodyBytes:    num("MAX_BODY_BYTES", 1<<20),
+		MaxImportBytes:  num("MAX_IMPORT_BYTES", 32<<20),
+		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second),
+		SlowQuery:       dur("SLOW_QUERY", 0),
+		AutoMigrate:     true,
+	}
+	if v := getenv("MIGRATE_ON_START"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MIGRATE_ON_START: %q is not true or false", v))
+		}
+		c.AutoMigrate = b
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", getenv("LOG_LEVEL")))
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+		if c.Production() {
+			c.LogFormat = "json"
+		}
+	}
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate checks rules that join several keys.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Env != "development" && c.Env != "production" {
+		errs = append(errs, fmt.Errorf("ENV: %q is not development or production", c.Env))
+	}
+	if c.Production() && c.Embedded() {
+		errs = append(errs, errors.New("ENV=production needs DATABASE_URL=postgres://…; the embedded SQLite file is for development only"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is not text or json", c.LogFormat))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP_ADDR: %q is not host:port", c.HTTPAddr))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue logs the configuration once at start with secrets masked.
+func (c Config) LogValue() slog.Value {
+	boot := ""
+	if c.BootstrapToken != "" {
+		boot = "set (masked)"
+	}
+	return slog.GroupValue(
+		slog.String("env", c.Env),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.String("bootstrap_token", boot),
+		slog.Duration("auth_cache_ttl", c.AuthCacheTTL),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Int64("max_import_bytes", c.MaxImportBytes),
+	)
+}
+
+// maskURL hides the password of a URL.
+func maskURL(raw string) string {
+	scheme := strings.Index(raw, "://")
+	at := strings.LastIndexByte(raw, '@')
+	if scheme < 0 || at < scheme {
+		return raw
+	}
+	userinfo := raw[scheme+3 : at]
+	if i := strings.IndexByte(userinfo, ':'); i >= 0 {
+		return raw[:scheme+3] + userinfo[:i] + ":xxxxx" + raw[at:]
+	}
+	return raw
+}

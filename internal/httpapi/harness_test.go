@@ -1,0 +1,265 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/internal/httpapi"
+	"github.com/calibd/calibd/internal/store"
+	"github.com/calibd/calibd/internal/testenv"
+)
+
+// api drives the real gin engine over a real store, and checks every
+// response against the OpenAPI document.
+type api struct {
+	t   *testing.T
+	st  *store.Store
+	srv *httpapi.Server
+}
+
+func newAPI(t *testing.T, st *store.Store, cfg httpapi.Config) *api {
+	t.Helper()
+	srv, err := httpapi.New(st, testenv.Logger(), cfg, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api{t: t, st: st, srv: srv}
+}
+
+// eachAPI runs fn on both databases with a fresh server.
+func eachAPI(t *testing.T, fn func(t *testing.T, a *api)) {
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		fn(t, newAPI(t, st, defaultCfg))
+	})
+}
+
+type resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r resp) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+func (r resp) str(t testing.TB, k string) string {
+	t.Helper()
+	v, ok := r.json(t)[k].(string)
+	if !ok {
+		t.Fatalf("response has no string %q: %s", k, r.Body)
+	}
+	return v
+}
+
+// items returns the ids of a list response.
+func (r resp) ids(t testing.TB) []string {
+	t.Helper()
+	var body struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatalf("not a list: %v: %s", err, r.Body)
+	}
+	out := make([]string, len(body.Items))
+	for i, it := range body.Items {
+		out[i] = it.ID
+	}
+	return out
+}
+
+// fields returns the field names of a problem's errors.
+func (r resp) fields(t testing.TB) []string {
+	t.Helper()
+	var p httpapi.Problem
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("not a problem: %v: %s", err, r.Body)
+	}
+	out := make([]string, len(p.Errors))
+	for i, e := range p.Errors {
+		out[i] = e.Field
+	}
+	return out
+}
+
+func (r resp) code(t testing.TB) string {
+	t.Helper()
+	var p httpapi.Problem
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("not a problem: %v: %s", err, r.Body)
+	}
+	return p.Code
+}
+
+// req is one request: body may be nil, a string (sent as is) or a value
+// (sent as JSON).
+type req struct {
+	method, path, token string
+	body                any
+	header              map[string]string
+}
+
+func (a *api) do(r req) resp {
+	a.t.Helper()
+	var rd io.Reader
+	ctype := ""
+	switch b := r.body.(type) {
+	case nil:
+	case csvPayload:
+		rd = strings.NewReader(string(b))
+		ctype = "text/csv"
+	case string:
+		rd = strings.NewReader(b)
+		ctype = "application/json"
+	case []byte:
+		rd = bytes.NewReader(b)
+		ctype = "application/json"
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+		ctype = "application/json"
+	}
+	hr := httptest.NewRequest(r.method, r.path, rd)
+	if ctype != "" {
+		hr.Header.Set("Content-Type", ctype)
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	a.srv.Handler().ServeHTTP(w, hr)
+	out := resp{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+	checkResponse(a.t, hr, out.Status, out.Header, out.Body)
+	return out
+}
+
+func (a *api) must(r req, status int) resp {
+	a.t.Helper()
+	out := a.do(r)
+	if out.Status != status {
+		a.t.Fatalf("%s %s = %d, want %d: %s", r.method, r.path, out.Status, status, out.Body)
+	}
+	return out
+}
+
+// world is two venue operators, an institute and a firm, each with devices,
+// built through the API.
+type world struct {
+	reg                              string // regulator admin token
+	regOrg                           string
+	opA, opB, inst, inst2, firm      string // org ids
+	adminA, memberA, adminB          string // tokens
+	instTok, inst2Tok, firmTok       string
+	venueA, venueB                   string
+	thermA, thermB, thermAUnassigned string
+	elevA, elevB                     string
+	tokenA                           string // id of adminA's token
+}
+
+func (a *api) org(reg, name, kind string) string {
+	return a.must(req{method: "POST", path: "/api/v1/organizations", token: reg,
+		body: map[string]any{"name": name, "kind": kind}}, 201).str(a.t, "id")
+}
+
+func (a *api) token(reg, org, role string) (secret, id string) {
+	r := a.must(req{method: "POST", path: "/api/v1/organizations/" + org + "/tokens", token: reg,
+		body: map[string]any{"name": role + " token", "role": role}}, 201)
+	return r.str(a.t, "token"), r.str(a.t, "id")
+}
+
+func (a *api) venue(tok, name string) string {
+	return a.must(req{method: "POST", path: "/api/v1/venues", token: tok, body: map[string]any{
+		"name": name, "kind": "hospital", "region_code": "310115", "time_zone": "Asia/Shanghai"}}, 201).str(a.t, "id")
+}
+
+func (a *api) thermometer(tok, venue, serial string, institute string) string {
+	body := map[string]any{"venue_id": venue, "type": "ir_ear", "manufacturer": "Braun", "model": "IRT6520", "serial": serial}
+	if institute != "" {
+		body["institute_id"] = institute
+	}
+	return a.must(req{method: "POST", path: "/api/v1/thermometers", token: tok, body: body}, 201).str(a.t, "id")
+}
+
+func (a *api) elevator(tok, venue, code, firm string) string {
+	return a.must(req{method: "POST", path: "/api/v1/elevators", token: tok, body: map[string]any{
+		"venue_id": venue, "registration_code": code, "manufacturer": "Otis", "maintenance_firm_id": firm,
+		"commissioning_date": "2015-06-30"}}, 201).str(a.t, "id")
+}
+
+func newWorld(t *testing.T, a *api) *world {
+	t.Helper()
+	reg, err := a.st.Bootstrap(context.Background(), "")
+	if err != nil || reg == "" {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	w := &world{reg: reg}
+	w.regOrg = a.must(req{method: "GET", path: "/api/v1/me", token: reg}, 200).json(t)["organization"].(map[string]any)["id"].(string)
+	w.opA = a.org(reg, "Operator A", "venue_operator")
+	w.opB = a.org(reg, "Operator B", "venue_operator")
+	w.inst = a.org(reg, "Institute", "metrology_institute")
+	w.inst2 = a.org(reg, "Other institute", "metrology_institute")
+	w.firm = a.org(reg, "Lift firm", "maintenance_firm")
+	w.adminA, w.tokenA = a.token(reg, w.opA, "admin")
+	w.memberA, _ = a.token(reg, w.opA, "member")
+	w.adminB, _ = a.token(reg, w.opB, "admin")
+	w.instTok, _ = a.token(reg, w.inst, "admin")
+	w.inst2Tok, _ = a.token(reg, w.inst2, "admin")
+	w.firmTok, _ = a.token(reg, w.firm, "admin")
+	w.venueA = a.venue(w.adminA, "Hospital A")
+	w.venueB = a.venue(w.adminB, "Hospital B")
+	w.thermA = a.thermometer(w.adminA, w.venueA, "A-1", w.inst)
+	w.thermAUnassigned = a.thermometer(w.adminA, w.venueA, "A-2", "")
+	w.thermB = a.thermometer(w.adminB, w.venueB, "B-1", w.inst)
+	w.elevA = a.elevator(w.adminA, w.venueA, "LIFT-A-1", w.firm)
+	w.elevB = a.elevator(w.adminB, w.venueB, "LIFT-B-1", w.firm)
+	return w
+}
+
+func csvBody(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+// csvPayload is a body sent as text/csv.
+type csvPayload string
+
+func (a *api) csv(method, path, token, body string) resp {
+	a.t.Helper()
+	return a.do(req{method: method, path: path, token: token, body: csvPayload(body)})
+}
+
+var defaultCfg = httpapi.Config{AuthCacheTTL: 5 * time.Second}
+
+func problemErrors(t testing.TB, r resp) []devices.FieldError {
+	t.Helper()
+	var p httpapi.Problem
+	mustJSON(t, r.Body, &p)
+	return p.Errors
+}
+
+func mustJSON(t testing.TB, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+}

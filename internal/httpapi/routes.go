@@ -1,0 +1,50 @@
+package httpapi
+
+import "github.com/gin-gonic/gin"
+
+// routes registers every endpoint. Keep this list the table of the API; the
+// OpenAPI document must describe each one (a test checks).
+func (s *Server) routes(e *gin.Engine) {
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(s.prom))
+	e.GET("/api/v1/openapi.json", s.openAPI)
+
+	v1 := e.Group("/api/v1", s.authenticate)
+	v1.GET("/me", s.me)
+	v1.GET("/tolerance-profiles", s.listProfiles)
+	v1.GET("/tolerance-profiles/:code", s.getProfile)
+
+	v1.GET("/organizations", s.listOrganizations)
+	v1.POST("/organizations", s.createOrganization)
+	v1.GET("/organizations/:id", s.getOrganization)
+	v1.PATCH("/organizations/:id", s.updateOrganization)
+	v1.POST("/organizations/:id/retire", s.retireOrganization)
+	v1.GET("/organizations/:id/tokens", s.listTokens)
+	v1.POST("/organizations/:id/tokens", s.issueToken)
+	v1.POST("/organizations/:id/tokens/:token_id/revoke", s.revokeToken)
+
+	v1.GET("/venues", s.listVenues)
+	v1.POST("/venues", s.createVenue)
+	v1.GET("/venues/:id", s.getVenue)
+	v1.PATCH("/venues/:id", s.updateVenue)
+	v1.POST("/venues/:id/retire", s.retireVenue)
+	v1.POST("/venues/:id/thermometers/import", s.importThermometers)
+	v1.GET("/venues/:id/thermometers/export", s.exportThermometers)
+	v1.POST("/venues/:id/elevators/import", s.importElevators)
+	v1.GET("/venues/:id/elevators/export", s.exportElevators)
+
+	v1.GET("/thermometers", s.listThermometers)
+	v1.POST("/thermometers", s.createThermometer)
+	v1.GET("/thermometers/:id", s.getThermometer)
+	v1.PATCH("/thermometers/:id", s.updateThermometer)
+	v1.POST("/thermometers/:id/retire", s.retireThermometer)
+
+	v1.GET("/elevators", s.listElevators)
+	v1.POST("/elevators", s.createElevator)
+	v1.GET("/elevators/:id", s.getElevator)
+	v1.PATCH("/elevators/:id", s.updateElevator)
+	v1.POST("/elevators/:id/retire", s.retireElevator)
+
+	v1.GET("/audit", s.listAudit)
+}

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/calibd/calibd/devices"
+)
+
+// insertBatch keeps each INSERT under both databases' bind-parameter limits
+// (SQLite 32766, PostgreSQL 65535) for rows of up to 25 columns.
+const insertBatch = 1000
+
+// rowProblems gives a row's field errors their CSV line number.
+func rowProblems(line int, err error) []devices.FieldError {
+	var p devices.Problems
+	if !p.Merge(err) {
+		return nil
+	}
+	ve := p.Err().(*devices.ValidationError)
+	for i := range ve.Fields {
+		ve.Fields[i].Row = line
+	}
+	return ve.Fields
+}
+
+// ImportThermometers implements devices.ThermometerStore: every row or none.
+func (s *Store) ImportThermometers(ctx context.Context, a devices.Actor, venueID string, in []devices.ImportRow[devices.Thermometer]) (int, error) {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		venue, err := s.writableVenue(tx, a, venueID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		chk := newRefChecker(tx)
+		var bad []devices.FieldError
+		rows := make([]thermometerRow, 0, len(in))
+		lines := map[string]int{} // manufacturer|model|serial -> first line
+		keys := make([]string, 0, len(in))
+		for _, r := range in {
+			if len(r.Problems) > 0 {
+				bad = append(bad, r.Problems...)
+				continue
+			}
+			t := r.Value
+			t.ID, t.VenueID, t.OperatorOrgID, t.Version, t.CreatedAt, t.UpdatedAt = newID(), venue.ID, venue.OperatorOrgID, 1, now, now
+			if err := chk.resolveThermometer(&t, s.now); err != nil {
+				if fe := rowProblems(r.Line, err); fe != nil {
+					bad = append(bad, fe...)
+					continue
+				}
+				return err
+			}
+			key := t.Manufacturer + "\x00" + t.Model + "\x00" + t.Serial
+			if first, dup := lines[key]; dup {
+				bad = append(bad, devices.FieldError{Row: r.Line, Field: "serial",
+					Reason: "repeats the manufacturer, model and serial of line " + itoa(first)})
+				continue
+			}
+			lines[key] = r.Line
+			keys = append(keys, key)
+			rows = append(rows, fromThermometer(t))
+		}
+		taken, err := existingSerials(tx, keys)
+		if err != nil {
+			return err
+		}
+		for _, k := range taken {
+			bad = append(bad, devices.FieldError{Row: lines[k], Field: "serial",
+				Reason: "a thermometer with this manufacturer, model and serial is already registered"})
+		}
+		if len(bad) > 0 {
+			return devices.Fields(bad)
+		}
+		if err := tx.CreateInBatches(rows, insertBatch).Error; err != nil {
+			return serialConflict(err)
+		}
+		audits := make([]*auditRow, 0, len(rows)+1)
+		for _, r := range rows {
+			audits = append(audits, s.auditRow(a, devices.ActionCreate, devices.ResourceThermometer, r.ID,
+				created(thermometerFields(r.toThermometer()))))
+		}
+		audits = append(audits, s.auditRow(a, devices.ActionImport, devices.ResourceVenue, venueID,
+			devices.Changes{"thermometers_created": {To: len(rows)}}))
+		return tx.CreateInBatches(audits, insertBatch).Error
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(in), nil
+}
+
+// existingSerials returns which manufacturer|model|serial keys are already
+// registered, asking in chunks.
+func existingSerials(tx *gorm.DB, keys []string) ([]string, error) {
+	var taken []string
+	for start := 0; start < len(keys); start += 500 {
+		chunk := keys[start:min(start+500, len(keys))]
+		conds := make([]string, len(chunk))
+		args := make([]any, 0, 3*len(chunk))
+		for i, k := range chunk {
+			conds[i] = "(manufacturer = ? AND model = ? AND serial = ?)"
+			parts := strings.SplitN(k, "\x00", 3)
+			args = append(args, parts[0], parts[1], parts[2])
+		}
+		var found []thermometerRow
+		if err := tx.Select("manufacturer, model, serial").Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
+			return nil, err
+		}
+		for _, f := range found {
+			taken = append(taken, f.Manufacturer+"\x00"+f.Model+"\x00"+f.Serial)
+		}
+	}
+	return taken, nil
+}
+
+// ImportElevators implements devices.ElevatorStore: every row or none.
+func (s *Store) ImportElevators(ctx context.Context, a devices.Actor, venueID string, in []devices.ImportRow[devices.Elevator]) (int, error) {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		venue, err := s.writableVenue(tx, a, venueID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		chk := newRefChecker(tx)
+		var bad []devices.FieldError
+		rows := make([]elevatorRow, 0, len(in))
+		lines := map[string]int{}
+		codes := make([]string, 0, len(in))
+		for _, r := range in {
+			if len(r.Problems) > 0 {
+				bad = append(bad, r.Problems...)
+				continue
+			}
+			e := r.Value
+			e.ID, e.VenueID, e.OperatorOrgID, e.Version, e.CreatedAt, e.UpdatedAt = newID(), venue.ID, venue.OperatorOrgID, 1, now, now
+			if err := chk.resolveElevator(&e, s.now); err != nil {
+				if fe := rowProblems(r.Line, err); fe != nil {
+					bad = append(bad, fe...)
+					continue
+				}
+				return err
+			}
+			if first, dup := lines[e.RegistrationCode]; dup {
+				bad = append(bad, devices.FieldError{Row: r.Line, Field: "registration_code", Reason: "repeats line " + itoa(first)})
+				continue
+			}
+			lines[e.RegistrationCode] = r.Line
+			codes = append(codes, e.RegistrationCode)
+			rows = append(rows, fromElevator(e))
+		}
+		for start := 0; start < len(codes); start += 1000 {
+			var found []string
+			if err := tx.Model(&elevatorRow{}).Where("registration_code IN ?", codes[start:min(start+1000, len(codes))]).
+				Pluck("registration_code", &found).Error; err != nil {
+				return err
+			}
+			for _, c := range found {
+				bad = append(bad, devices.FieldError{Row: lines[c], Field: "registration_code",
+					Reason: "an elevator with this registration code is already registered"})
+			}
+		}
+		if len(bad) > 0 {
+			return devices.Fields(bad)
+		}
+		if err := tx.CreateInBatches(rows, insertBatch).Error; err != nil {
+			return registrationConflict(err)
+		}
+		audits := make([]*auditRow, 0, len(rows)+1)
+		for _, r := range rows {
+			audits = append(audits, s.auditRow(a, devices.ActionCreate, devices.ResourceElevator, r.ID,
+				created(elevatorFields(r.toElevator()))))
+		}
+		audits = append(audits, s.auditRow(a, devices.ActionImport, devices.ResourceVenue, venueID,
+			devices.Changes{"elevators_created": {To: len(rows)}}))
+		return tx.CreateInBatches(audits, insertBatch).Error
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(in), nil
+}
+
+// ExportThermometers implements devices.ThermometerStore.
+func (s *Store) ExportThermometers(ctx context.Context, a devices.Actor, venueID string, fn func(devices.Thermometer) error) error {
+	db := s.db.WithContext(ctx)
+	if _, err := s.getVenue(db, a, venueID); err != nil {
+		return err
+	}
+	var batch []thermometerRow
+	return db.Scopes(thermometerScope(a)).Where("thermometers.venue_id = ?", venueID).
+		FindInBatches(&batch, 1000, func(_ *gorm.DB, _ int) error {
+			for _, r := range batch {
+				if err := fn(r.toThermometer()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}).Error
+}
+
+// ExportElevators implements devices.ElevatorStore.
+func (s *Store) ExportElevators(ctx context.Context, a devices.Actor, venueID string, fn func(devices.Elevator) error) error {
+	db := s.db.WithContext(ctx)
+	if _, err := s.getVenue(db, a, venueID); err != nil {
+		return err
+	}
+	var batch []elevatorRow
+	return db.Scopes(elevatorScope(a)).Where("elevators.venue_id = ?", venueID).
+		FindInBatches(&batch, 1000, func(_ *gorm.DB, _ int) error {
+			for _, r := range batch {
+				if err := fn(r.toElevator()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}).Error
+}

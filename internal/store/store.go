@@ -1,0 +1,284 @@
+// Package store keeps calibd's state with gorm on PostgreSQL or, as the
+// zero-install default, on a pure-Go SQLite file. It implements the devices
+// store interfaces, turns gorm and driver errors into domain error kinds, and
+// applies every visibility rule in its queries. Only this package imports
+// gorm.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/google/uuid"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/migrations"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// (or postgresql://) URL, or a SQLite file path
+	// (optionally "sqlite://path" or "file:path").
+	URL string
+	// MaxOpenConns caps the PostgreSQL pool (SQLite always uses one).
+	MaxOpenConns int
+	// SlowQuery logs queries slower than this at warn; 0 disables.
+	SlowQuery time.Duration
+}
+
+// Store implements devices.Registry.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	dialect string
+	now     devices.Clock
+	log     *slog.Logger
+}
+
+var _ devices.Registry = (*Store)(nil)
+
+// Open connects to the database named by cfg. It does not migrate.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	dialect, dsn, err := parseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	gcfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            dialect == migrations.Postgres,
+		Logger:                 gormLogger{log: log, slow: cfg.SlowQuery},
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	var dial gorm.Dialector
+	if dialect == migrations.Postgres {
+		dial = postgres.New(postgres.Config{DSN: dsn})
+	} else {
+		if dir := filepath.Dir(dsnPath(dsn)); dir != "" && dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		dial = sqlite.Open(dsn)
+	}
+	db, err := gorm.Open(dial, gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	if dialect == migrations.SQLite {
+		// One connection: SQLite has one writer, and a single connection
+		// turns lock contention into queueing instead of SQLITE_BUSY.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		n := cfg.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
+	}
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log}, nil
+}
+
+// parseURL tells the dialect and the driver DSN apart.
+func parseURL(raw string) (dialect, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return migrations.Postgres, raw, nil
+	case raw == "":
+		return "", "", errors.New("database URL is empty")
+	case strings.Contains(raw, "://") && !strings.HasPrefix(raw, "sqlite://"):
+		return "", "", fmt.Errorf("database URL: unsupported scheme in %q (use postgres:// or a SQLite file path)", redactURL(raw))
+	}
+	path := strings.TrimPrefix(raw, "sqlite://")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return migrations.SQLite, "file:" + path +
+		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)", nil
+}
+
+func dsnPath(dsn string) string {
+	p := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// redactURL hides a password in a URL for messages.
+func redactURL(raw string) string {
+	at := strings.LastIndexByte(raw, '@')
+	scheme := strings.Index(raw, "://")
+	if at < 0 || scheme < 0 {
+		return raw
+	}
+	userinfo := raw[scheme+3 : at]
+	if i := strings.IndexByte(userinfo, ':'); i >= 0 {
+		return raw[:scheme+3] + userinfo[:i] + ":xxxxx" + raw[at:]
+	}
+	return raw
+}
+
+// Dialect is "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect }
+
+// SetClock replaces the store's clock (tests).
+func (s *Store) SetClock(c devices.Clock) { s.now = func() time.Time { return c().UTC() } }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+
+// SQLDB exposes the pool for tools (benchmark seeding, migrations).
+func (s *Store) SQLDB() *sql.DB { return s.sqlDB }
+
+func (s *Store) provider() (*goose.Provider, error) {
+	fsys, err := migrations.FS(s.dialect)
+	if err != nil {
+		return nil, err
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	gd := goose.DialectSQLite3
+	if s.dialect == migrations.Postgres {
+		gd = goose.DialectPostgres
+		// Replicas starting together take turns instead of racing.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(gd, s.sqlDB, fsys, opts...)
+}
+
+// Migrate applies every pending migration and reports how many ran.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate: %w", err)
+	}
+	return len(res), nil
+}
+
+// MigrationStatus is one migration and whether it has run.
+type MigrationStatus struct {
+	Version   int64
+	Name      string
+	AppliedAt *time.Time
+}
+
+// MigrationStatus lists every migration with its state.
+func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
+	p, err := s.provider()
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	out := make([]MigrationStatus, 0, len(st))
+	for _, m := range st {
+		ms := MigrationStatus{Version: m.Source.Version, Name: filepath.Base(m.Source.Path)}
+		if m.State == goose.StateApplied {
+			at := m.AppliedAt.UTC()
+			ms.AppliedAt = &at
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+// newID returns a time-ordered UUID (v7), so keyset order is creation order.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// tx runs fn in a transaction bound to ctx.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// translate turns gorm and driver errors into domain kinds; domain errors
+// pass through.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, devices.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return devices.Conflict("duplicate", "%s already exists", what)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return devices.Conflict("reference", "%s refers to a missing or retired object", what)
+	}
+	return err
+}
+
+// gormLogger sends gorm's messages to slog: errors other than "not found",
+// and slow queries.
+type gormLogger struct {
+	log  *slog.Logger
+	slow time.Duration
+}
+
+func (l gormLogger) LogMode(logger.LogLevel) logger.Interface { return l }
+func (l gormLogger) Info(ctx context.Context, msg string, args ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (l gormLogger) Warn(ctx context.Context, msg string, args ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (l gormLogger) Error(ctx context.Context, msg string, args ...any) {
+	l.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
+}
+func (l gormLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if l.slow > 0 {
+		if d := time.Since(begin); d > l.slow {
+			sqlText, rows := fc()
+			l.log.WarnContext(ctx, "slow query", "duration", d, "rows", rows, "sql", truncate(sqlText, 300))
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func isNotFound(err error) bool { return errors.Is(err, devices.ErrNotFound) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
