@@ -102,24 +102,36 @@ func (s *Store) ImportThermometers(ctx context.Context, a devices.Actor, venueID
 }
 
 // existingSerials returns which manufacturer|model|serial keys are already
-// registered, asking in chunks.
+// registered. Keys are grouped by manufacturer and model and asked for as
+// "manufacturer = ? AND model = ? AND serial IN (...)", which both
+// databases answer from the unique index; an OR of composite conditions
+// made PostgreSQL scan the table once per chunk.
 func existingSerials(tx *gorm.DB, keys []string) ([]string, error) {
+	type makeModel struct{ manufacturer, model string }
+	groups := map[makeModel][]string{}
+	var order []makeModel
+	for _, k := range keys {
+		parts := strings.SplitN(k, "\x00", 3)
+		mm := makeModel{parts[0], parts[1]}
+		if _, ok := groups[mm]; !ok {
+			order = append(order, mm)
+		}
+		groups[mm] = append(groups[mm], parts[2])
+	}
 	var taken []string
-	for start := 0; start < len(keys); start += 500 {
-		chunk := keys[start:min(start+500, len(keys))]
-		conds := make([]string, len(chunk))
-		args := make([]any, 0, 3*len(chunk))
-		for i, k := range chunk {
-			conds[i] = "(manufacturer = ? AND model = ? AND serial = ?)"
-			parts := strings.SplitN(k, "\x00", 3)
-			args = append(args, parts[0], parts[1], parts[2])
-		}
-		var found []thermometerRow
-		if err := tx.Select("manufacturer, model, serial").Where(strings.Join(conds, " OR "), args...).Find(&found).Error; err != nil {
-			return nil, err
-		}
-		for _, f := range found {
-			taken = append(taken, f.Manufacturer+"\x00"+f.Model+"\x00"+f.Serial)
+	for _, mm := range order {
+		serials := groups[mm]
+		for start := 0; start < len(serials); start += 500 {
+			var found []string
+			err := tx.Model(&thermometerRow{}).
+				Where("manufacturer = ? AND model = ? AND serial IN ?", mm.manufacturer, mm.model, serials[start:min(start+500, len(serials))]).
+				Pluck("serial", &found).Error
+			if err != nil {
+				return nil, err
+			}
+			for _, serial := range found {
+				taken = append(taken, mm.manufacturer+"\x00"+mm.model+"\x00"+serial)
+			}
 		}
 	}
 	return taken, nil
