@@ -96,8 +96,8 @@ func readCSV(r io.Reader, known, required []string) (*csvTable, error) {
 			return nil, csvSyntax(err)
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // a blank line
+		if blankRecord(rec) {
+			continue // a blank line, or a spreadsheet's trailing row of empty cells
 		}
 		if len(t.rows) == MaxImportRows {
 			return nil, Invalid("csv", fmt.Sprintf("more than %d rows; import in parts", MaxImportRows))
@@ -109,6 +109,15 @@ func readCSV(r io.Reader, known, required []string) (*csvTable, error) {
 		return nil, Invalid("csv", "no data rows after the header")
 	}
 	return t, nil
+}
+
+func blankRecord(rec []string) bool {
+	for _, cell := range rec {
+		if strings.TrimSpace(cell) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func csvSyntax(err error) error {

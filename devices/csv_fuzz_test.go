@@ -71,6 +71,17 @@ func checkImport[T any](t *testing.T, data []byte, rows []devices.ImportRow[T], 
 		t.Fatalf("success with %d rows", len(rows))
 	}
 	header, byLine := records(t, data)
+	// Every record with a non-blank cell is a row; records of blank cells
+	// only (blank lines, a spreadsheet's ",,,") are skipped.
+	seen := map[int]bool{}
+	for _, r := range rows {
+		seen[r.Line] = true
+	}
+	for line, rec := range byLine {
+		if allBlank(rec) == seen[line] {
+			t.Errorf("line %d %q: blank %v, returned as a row %v", line, rec, allBlank(rec), seen[line])
+		}
+	}
 	var zero T
 	prev := 1
 	for i, r := range rows {
@@ -97,9 +108,8 @@ func checkImport[T any](t *testing.T, data []byte, rows []devices.ImportRow[T], 
 			}
 			continue
 		}
-		// A row has a value or problems; only a record of blank cells
-		// (",,,") parses to a zero value with no problems.
-		if len(r.Problems) == 0 && reflect.DeepEqual(r.Value, zero) && !allBlank(rec) {
+		// A row has a value or problems.
+		if len(r.Problems) == 0 && reflect.DeepEqual(r.Value, zero) {
 			t.Errorf("line %d: neither a value nor problems for %q", r.Line, rec)
 		}
 		for _, s := range trimmed(r.Value) {

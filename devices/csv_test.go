@@ -179,6 +179,13 @@ var thermometerCSVCases = []thermometerCSVCase{
 		},
 	},
 	{
+		name: "rows of empty cells (a spreadsheet's tail) skipped",
+		in:   thHeader + "\nir_ear,A,B,1\n,,,\n , ,\t,\n\"\",,,\n",
+		want: []wantRow[devices.Thermometer]{
+			{Line: 2, Value: th(devices.TypeIREar, "A", "B", "1")},
+		},
+	},
+	{
 		name: "quoted comma and newline keep later line numbers",
 		in: thHeader + ",location_note,range_min_c\n" +
 			"ir_ear,A,B,1,\"gate 3, level 2\nnear exit\",35\n" +

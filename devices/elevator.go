@@ -103,11 +103,11 @@ func (e *Elevator) Apply(p ElevatorPatch) (Changes, error) {
 		return nil, Invalid("status", "retire an elevator with its retire action, not by setting the status")
 	}
 	c := Changes{}
-	setField(c, "registration_code", &e.RegistrationCode, p.RegistrationCode)
+	setField(c, "registration_code", &e.RegistrationCode, normalized(p.RegistrationCode, strings.ToUpper))
 	setField(c, "venue_id", &e.VenueID, p.VenueID)
 	setOptional(c, "maintenance_firm_id", &e.MaintenanceFirmID, p.MaintenanceFirmID)
-	setField(c, "manufacturer", &e.Manufacturer, p.Manufacturer)
-	setField(c, "model", &e.Model, p.Model)
+	setField(c, "manufacturer", &e.Manufacturer, normalized(p.Manufacturer, nil))
+	setField(c, "model", &e.Model, normalized(p.Model, nil))
 	if p.CommissioningDate != nil {
 		old, nw := e.CommissioningDate, *p.CommissioningDate
 		if (old == nil) != (nw == nil) || (old != nil && !old.Equal(*nw)) {

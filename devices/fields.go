@@ -32,6 +32,21 @@ func setField[T any](c Changes, name string, dst *T, v *T) {
 	*dst = *v
 }
 
+// normalized returns a patch string as validation will store it: trimmed,
+// then passed through f (nil: as is). Patches compare and record the
+// normalized value, so the audit log shows what was stored and a patch
+// differing only in spacing changes nothing.
+func normalized(v *string, f func(string) string) *string {
+	if v == nil {
+		return nil
+	}
+	s := strings.TrimSpace(*v)
+	if f != nil {
+		s = f(s)
+	}
+	return &s
+}
+
 // setOptional is setField for nullable values: a non-nil outer pointer
 // means "set", and a nil inner pointer means "clear".
 func setOptional[T comparable](c Changes, name string, dst **T, v **T) {

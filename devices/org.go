@@ -67,8 +67,8 @@ type OrganizationPatch struct {
 // Apply changes o in place and reports the changed fields.
 func (o *Organization) Apply(p OrganizationPatch) Changes {
 	c := Changes{}
-	setField(c, "name", &o.Name, p.Name)
-	setField(c, "region_code", &o.RegionCode, p.RegionCode)
+	setField(c, "name", &o.Name, normalized(p.Name, nil))
+	setField(c, "region_code", &o.RegionCode, normalized(p.RegionCode, strings.ToUpper))
 	setField(c, "contact_email", &o.ContactEmail, p.ContactEmail)
 	return c
 }

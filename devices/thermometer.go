@@ -250,15 +250,15 @@ func (t *Thermometer) Apply(p ThermometerPatch) (Changes, error) {
 	c := Changes{}
 	setField(c, "venue_id", &t.VenueID, p.VenueID)
 	setField(c, "type", &t.Type, p.Type)
-	setField(c, "manufacturer", &t.Manufacturer, p.Manufacturer)
-	setField(c, "model", &t.Model, p.Model)
-	setField(c, "serial", &t.Serial, p.Serial)
+	setField(c, "manufacturer", &t.Manufacturer, normalized(p.Manufacturer, nil))
+	setField(c, "model", &t.Model, normalized(p.Model, nil))
+	setField(c, "serial", &t.Serial, normalized(p.Serial, nil))
 	setField(c, "location_note", &t.LocationNote, p.LocationNote)
 	setField(c, "range_min_c", &t.RangeMinC, p.RangeMinC)
 	setField(c, "range_max_c", &t.RangeMaxC, p.RangeMaxC)
 	setField(c, "tolerance_profile", &t.ToleranceProfile, p.ToleranceProfile)
 	setOptional(c, "mpe_override_c", &t.MPEOverrideC, p.MPEOverrideC)
-	setField(c, "mpe_override_reason", &t.MPEOverrideReason, p.MPEOverrideReason)
+	setField(c, "mpe_override_reason", &t.MPEOverrideReason, normalized(p.MPEOverrideReason, nil))
 	if t.MPEOverrideC == nil && p.MPEOverrideReason == nil && t.MPEOverrideReason != "" {
 		c["mpe_override_reason"] = Change{From: t.MPEOverrideReason, To: ""}
 		t.MPEOverrideReason = ""

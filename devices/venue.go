@@ -105,10 +105,10 @@ type VenuePatch struct {
 // Apply changes v in place and reports what changed.
 func (v *Venue) Apply(p VenuePatch) Changes {
 	c := Changes{}
-	setField(c, "name", &v.Name, p.Name)
+	setField(c, "name", &v.Name, normalized(p.Name, nil))
 	setField(c, "kind", &v.Kind, p.Kind)
 	setField(c, "address", &v.Address, p.Address)
-	setField(c, "region_code", &v.RegionCode, p.RegionCode)
+	setField(c, "region_code", &v.RegionCode, normalized(p.RegionCode, strings.ToUpper))
 	setOptional(c, "lat", &v.Lat, p.Lat)
 	setOptional(c, "lon", &v.Lon, p.Lon)
 	setField(c, "time_zone", &v.TimeZone, p.TimeZone)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/calibd/calibd/devices"
 	"github.com/calibd/calibd/internal/config"
 	"github.com/calibd/calibd/internal/httpapi"
 	"github.com/calibd/calibd/internal/store"
@@ -103,6 +104,12 @@ func (a *App) Addr() string { return a.ln.Addr().String() }
 func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.http.Serve(a.ln) }()
+	hctx, stopHousekeeping := context.WithCancel(ctx)
+	housekeepingDone := make(chan struct{})
+	go func() {
+		defer close(housekeepingDone)
+		a.housekeeping(hctx, time.Hour)
+	}()
 	a.log.Info("calibd is serving", "url", "http://"+a.Addr())
 	var serveErr error
 	select {
@@ -110,6 +117,8 @@ func (a *App) Run(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	stopHousekeeping()
+	<-housekeepingDone
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	shutErr := a.http.Shutdown(sctx)
@@ -118,6 +127,27 @@ func (a *App) Run(ctx context.Context) error {
 		serveErr = nil
 	}
 	return errors.Join(serveErr, shutErr, closeErr)
+}
+
+// housekeeping deletes expired idempotency keys every interval. Every
+// replica runs it; the deletes are idempotent.
+func (a *App) housekeeping(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.store.PurgeIdempotencyKeys(ctx, time.Now().Add(-devices.IdempotencyTTL))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				a.log.Warn("purging expired idempotency keys", "error", err)
+			case n > 0:
+				a.log.Info("purged expired idempotency keys", "count", n)
+			}
+		}
+	}
 }
 
 // Run is New followed by Run.

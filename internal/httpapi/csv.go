@@ -25,6 +25,9 @@ func (s *Server) readCSVBody(c *gin.Context) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := withIdempotencyKey(c, b); err != nil {
+		return nil, err
+	}
 	return bytes.NewReader(b), nil
 }
 
@@ -45,6 +48,9 @@ func (s *Server) importThermometers(c *gin.Context) {
 		return
 	}
 	n, err := s.reg.ImportThermometers(c.Request.Context(), actorOf(c), c.Param("id"), rows)
+	if rep, ok := replayOf(c, err); ok {
+		n, err = rep.Created, nil
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -68,6 +74,9 @@ func (s *Server) importElevators(c *gin.Context) {
 		return
 	}
 	n, err := s.reg.ImportElevators(c.Request.Context(), actorOf(c), c.Param("id"), rows)
+	if rep, ok := replayOf(c, err); ok {
+		n, err = rep.Created, nil
+	}
 	if err != nil {
 		s.fail(c, err)
 		return

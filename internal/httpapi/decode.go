@@ -45,6 +45,9 @@ func (s *Server) readObject(c *gin.Context) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := withIdempotencyKey(c, body); err != nil {
+		return nil, err
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("empty_body", "the request body is empty; send a JSON object")
 	}

@@ -58,6 +58,9 @@ func (s *Server) createElevator(c *gin.Context) {
 		return
 	}
 	err = s.reg.CreateElevator(c.Request.Context(), actorOf(c), &e)
+	if rep, ok := replayOf(c, err); ok {
+		e, err = s.reg.GetElevator(c.Request.Context(), actorOf(c), rep.ID)
+	}
 	if err == nil {
 		c.Header("Location", "/api/v1/elevators/"+e.ID)
 	}

@@ -49,7 +49,17 @@ func problemFor(err error) Problem {
 		ce *devices.ConflictError
 		fe *devices.ForbiddenError
 	)
+	var re *devices.ReplayError
 	switch {
+	case errors.Is(err, devices.ErrIdempotencyKeyReused):
+		return Problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Detail: err.Error(),
+			Errors: []devices.FieldError{{Field: idempotencyKeyHeader, Reason: "was used for a different request"}}}
+	case errors.As(err, &re) && re.Resource == devices.ResourceToken:
+		return Problem{Status: http.StatusConflict, Code: "token_already_issued",
+			Detail: fmt.Sprintf("token %s was already issued under this Idempotency-Key and its secret is shown only once; "+
+				"if it was lost, revoke that token and issue a new one with a new key", re.ID)}
+	case errors.As(err, &re):
+		return Problem{Status: http.StatusConflict, Code: "already_done", Detail: re.Error()}
 	case errors.As(err, &he):
 		return Problem{Status: he.status, Code: he.code, Detail: he.detail, Errors: he.fields}
 	case errors.As(err, &ve):

@@ -63,6 +63,9 @@ func (s *Server) createOrganization(c *gin.Context) {
 		return
 	}
 	err = s.reg.CreateOrganization(c.Request.Context(), actorOf(c), &org)
+	if rep, ok := replayOf(c, err); ok {
+		org, err = s.reg.GetOrganization(c.Request.Context(), actorOf(c), rep.ID)
+	}
 	if err == nil {
 		c.Header("Location", "/api/v1/organizations/"+org.ID)
 	}

@@ -83,6 +83,9 @@ func (s *Server) createThermometer(c *gin.Context) {
 		return
 	}
 	err = s.reg.CreateThermometer(c.Request.Context(), actorOf(c), &t)
+	if rep, ok := replayOf(c, err); ok {
+		t, err = s.reg.GetThermometer(c.Request.Context(), actorOf(c), rep.ID)
+	}
 	if err == nil {
 		c.Header("Location", "/api/v1/thermometers/"+t.ID)
 	}

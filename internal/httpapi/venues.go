@@ -56,6 +56,9 @@ func (s *Server) createVenue(c *gin.Context) {
 		return
 	}
 	err = s.reg.CreateVenue(c.Request.Context(), actorOf(c), &v)
+	if rep, ok := replayOf(c, err); ok {
+		v, err = s.reg.GetVenue(c.Request.Context(), actorOf(c), rep.ID)
+	}
 	if err == nil {
 		c.Header("Location", "/api/v1/venues/"+v.ID)
 	}

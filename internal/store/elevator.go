@@ -44,21 +44,21 @@ func registrationConflict(err error) error {
 
 // CreateElevator implements devices.ElevatorStore.
 func (s *Store) CreateElevator(ctx context.Context, a devices.Actor, e *devices.Elevator) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return s.once(ctx, a, devices.ResourceElevator, func(tx *gorm.DB) (outcome, error) {
 		venue, err := s.writableVenue(tx, a, e.VenueID)
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
 		now := s.now()
 		e.ID, e.OperatorOrgID, e.Version, e.CreatedAt, e.UpdatedAt, e.RetiredAt = newID(), venue.OperatorOrgID, 1, now, now, nil
 		if err := newRefChecker(tx).resolveElevator(e, s.now); err != nil {
-			return err
+			return outcome{}, err
 		}
 		row := fromElevator(*e)
 		if err := tx.Create(&row).Error; err != nil {
-			return registrationConflict(err)
+			return outcome{}, registrationConflict(err)
 		}
-		return s.audit(tx, a, devices.ActionCreate, devices.ResourceElevator, e.ID, created(elevatorFields(*e)))
+		return outcome{id: e.ID}, s.audit(tx, a, devices.ActionCreate, devices.ResourceElevator, e.ID, created(elevatorFields(*e)))
 	})
 }
 

@@ -10,6 +10,13 @@ import (
 	"github.com/calibd/calibd/migrations"
 )
 
+// Idempotency resources of bulk imports: the key remembers the venue and
+// how many objects the import created.
+const (
+	ResourceThermometerImport = "thermometer_import"
+	ResourceElevatorImport    = "elevator_import"
+)
+
 // insertBatch is how many rows one multi-row INSERT carries. PostgreSQL
 // takes 1,000 rows of up to 25 columns under its 65,535 bind-parameter
 // limit. The pure-Go SQLite driver binds parameters in time quadratic in
@@ -37,68 +44,57 @@ func rowProblems(line int, err error) []devices.FieldError {
 
 // ImportThermometers implements devices.ThermometerStore: every row or none.
 func (s *Store) ImportThermometers(ctx context.Context, a devices.Actor, venueID string, in []devices.ImportRow[devices.Thermometer]) (int, error) {
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		venue, err := s.writableVenue(tx, a, venueID)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		chk := newRefChecker(tx)
-		var bad []devices.FieldError
-		rows := make([]thermometerRow, 0, len(in))
-		lines := map[string]int{} // manufacturer|model|serial -> first line
-		keys := make([]string, 0, len(in))
-		for _, r := range in {
-			if len(r.Problems) > 0 {
-				bad = append(bad, r.Problems...)
-				continue
-			}
-			t := r.Value
-			t.ID, t.VenueID, t.OperatorOrgID, t.Version, t.CreatedAt, t.UpdatedAt = newID(), venue.ID, venue.OperatorOrgID, 1, now, now
-			if err := chk.resolveThermometer(&t, s.now); err != nil {
-				if fe := rowProblems(r.Line, err); fe != nil {
-					bad = append(bad, fe...)
-					continue
-				}
-				return err
-			}
-			key := t.Manufacturer + "\x00" + t.Model + "\x00" + t.Serial
-			if first, dup := lines[key]; dup {
-				bad = append(bad, devices.FieldError{Row: r.Line, Field: "serial",
-					Reason: "repeats the manufacturer, model and serial of line " + itoa(first)})
-				continue
-			}
-			lines[key] = r.Line
-			keys = append(keys, key)
-			rows = append(rows, fromThermometer(t))
-		}
-		taken, err := existingSerials(tx, keys)
-		if err != nil {
-			return err
-		}
-		for _, k := range taken {
-			bad = append(bad, devices.FieldError{Row: lines[k], Field: "serial",
-				Reason: "a thermometer with this manufacturer, model and serial is already registered"})
-		}
-		if len(bad) > 0 {
-			return devices.Fields(bad)
-		}
-		if err := tx.CreateInBatches(rows, s.insertBatch()).Error; err != nil {
-			return serialConflict(err)
-		}
-		audits := make([]*auditRow, 0, len(rows)+1)
-		for _, r := range rows {
-			audits = append(audits, s.auditRow(a, devices.ActionCreate, devices.ResourceThermometer, r.ID,
-				created(thermometerFields(r.toThermometer()))))
-		}
-		audits = append(audits, s.auditRow(a, devices.ActionImport, devices.ResourceVenue, venueID,
-			devices.Changes{"thermometers_created": {To: len(rows)}}))
-		return tx.CreateInBatches(audits, s.insertBatch()).Error
-	})
+	return importOnce(s, ctx, a, venueID, in, ResourceThermometerImport, s.importThermometers)
+}
+
+func (s *Store) importThermometers(tx *gorm.DB, a devices.Actor, venueID string, in []devices.ImportRow[devices.Thermometer]) error {
+	venue, err := s.writableVenue(tx, a, venueID)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return len(in), nil
+	now := s.now()
+	chk := newRefChecker(tx)
+	var bad []devices.FieldError
+	rows := make([]thermometerRow, 0, len(in))
+	lines := map[string]int{} // manufacturer|model|serial -> first line
+	keys := make([]string, 0, len(in))
+	for _, r := range in {
+		if len(r.Problems) > 0 {
+			bad = append(bad, r.Problems...)
+			continue
+		}
+		t := r.Value
+		t.ID, t.VenueID, t.OperatorOrgID, t.Version, t.CreatedAt, t.UpdatedAt = newID(), venue.ID, venue.OperatorOrgID, 1, now, now
+		if err := chk.resolveThermometer(&t, s.now); err != nil {
+			if fe := rowProblems(r.Line, err); fe != nil {
+				bad = append(bad, fe...)
+				continue
+			}
+			return err
+		}
+		key := t.Manufacturer + "\x00" + t.Model + "\x00" + t.Serial
+		if first, dup := lines[key]; dup {
+			bad = append(bad, devices.FieldError{Row: r.Line, Field: "serial",
+				Reason: "repeats the manufacturer, model and serial of line " + itoa(first)})
+			continue
+		}
+		lines[key] = r.Line
+		keys = append(keys, key)
+		rows = append(rows, fromThermometer(t))
+	}
+	taken, err := existingSerials(tx, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range taken {
+		bad = append(bad, devices.FieldError{Row: lines[k], Field: "serial",
+			Reason: "a thermometer with this manufacturer, model and serial is already registered"})
+	}
+	if len(bad) > 0 {
+		return devices.Fields(bad)
+	}
+	return insertImported(s, tx, a, venueID, rows, serialConflict, devices.ResourceThermometer, "thermometers_created",
+		func(r thermometerRow) (string, devices.Changes) { return r.ID, created(thermometerFields(r.toThermometer())) })
 }
 
 // existingSerials returns which manufacturer|model|serial keys are already
@@ -139,69 +135,87 @@ func existingSerials(tx *gorm.DB, keys []string) ([]string, error) {
 
 // ImportElevators implements devices.ElevatorStore: every row or none.
 func (s *Store) ImportElevators(ctx context.Context, a devices.Actor, venueID string, in []devices.ImportRow[devices.Elevator]) (int, error) {
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		venue, err := s.writableVenue(tx, a, venueID)
-		if err != nil {
+	return importOnce(s, ctx, a, venueID, in, ResourceElevatorImport, s.importElevators)
+}
+
+func (s *Store) importElevators(tx *gorm.DB, a devices.Actor, venueID string, in []devices.ImportRow[devices.Elevator]) error {
+	venue, err := s.writableVenue(tx, a, venueID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	chk := newRefChecker(tx)
+	var bad []devices.FieldError
+	rows := make([]elevatorRow, 0, len(in))
+	lines := map[string]int{}
+	codes := make([]string, 0, len(in))
+	for _, r := range in {
+		if len(r.Problems) > 0 {
+			bad = append(bad, r.Problems...)
+			continue
+		}
+		e := r.Value
+		e.ID, e.VenueID, e.OperatorOrgID, e.Version, e.CreatedAt, e.UpdatedAt = newID(), venue.ID, venue.OperatorOrgID, 1, now, now
+		if err := chk.resolveElevator(&e, s.now); err != nil {
+			if fe := rowProblems(r.Line, err); fe != nil {
+				bad = append(bad, fe...)
+				continue
+			}
 			return err
 		}
-		now := s.now()
-		chk := newRefChecker(tx)
-		var bad []devices.FieldError
-		rows := make([]elevatorRow, 0, len(in))
-		lines := map[string]int{}
-		codes := make([]string, 0, len(in))
-		for _, r := range in {
-			if len(r.Problems) > 0 {
-				bad = append(bad, r.Problems...)
-				continue
-			}
-			e := r.Value
-			e.ID, e.VenueID, e.OperatorOrgID, e.Version, e.CreatedAt, e.UpdatedAt = newID(), venue.ID, venue.OperatorOrgID, 1, now, now
-			if err := chk.resolveElevator(&e, s.now); err != nil {
-				if fe := rowProblems(r.Line, err); fe != nil {
-					bad = append(bad, fe...)
-					continue
-				}
-				return err
-			}
-			if first, dup := lines[e.RegistrationCode]; dup {
-				bad = append(bad, devices.FieldError{Row: r.Line, Field: "registration_code", Reason: "repeats line " + itoa(first)})
-				continue
-			}
-			lines[e.RegistrationCode] = r.Line
-			codes = append(codes, e.RegistrationCode)
-			rows = append(rows, fromElevator(e))
+		if first, dup := lines[e.RegistrationCode]; dup {
+			bad = append(bad, devices.FieldError{Row: r.Line, Field: "registration_code", Reason: "repeats line " + itoa(first)})
+			continue
 		}
-		for start := 0; start < len(codes); start += 1000 {
-			var found []string
-			if err := tx.Model(&elevatorRow{}).Where("registration_code IN ?", codes[start:min(start+1000, len(codes))]).
-				Pluck("registration_code", &found).Error; err != nil {
-				return err
-			}
-			for _, c := range found {
-				bad = append(bad, devices.FieldError{Row: lines[c], Field: "registration_code",
-					Reason: "an elevator with this registration code is already registered"})
-			}
+		lines[e.RegistrationCode] = r.Line
+		codes = append(codes, e.RegistrationCode)
+		rows = append(rows, fromElevator(e))
+	}
+	for start := 0; start < len(codes); start += 1000 {
+		var found []string
+		if err := tx.Model(&elevatorRow{}).Where("registration_code IN ?", codes[start:min(start+1000, len(codes))]).
+			Pluck("registration_code", &found).Error; err != nil {
+			return err
 		}
-		if len(bad) > 0 {
-			return devices.Fields(bad)
+		for _, c := range found {
+			bad = append(bad, devices.FieldError{Row: lines[c], Field: "registration_code",
+				Reason: "an elevator with this registration code is already registered"})
 		}
-		if err := tx.CreateInBatches(rows, s.insertBatch()).Error; err != nil {
-			return registrationConflict(err)
-		}
-		audits := make([]*auditRow, 0, len(rows)+1)
-		for _, r := range rows {
-			audits = append(audits, s.auditRow(a, devices.ActionCreate, devices.ResourceElevator, r.ID,
-				created(elevatorFields(r.toElevator()))))
-		}
-		audits = append(audits, s.auditRow(a, devices.ActionImport, devices.ResourceVenue, venueID,
-			devices.Changes{"elevators_created": {To: len(rows)}}))
-		return tx.CreateInBatches(audits, s.insertBatch()).Error
+	}
+	if len(bad) > 0 {
+		return devices.Fields(bad)
+	}
+	return insertImported(s, tx, a, venueID, rows, registrationConflict, devices.ResourceElevator, "elevators_created",
+		func(r elevatorRow) (string, devices.Changes) { return r.ID, created(elevatorFields(r.toElevator())) })
+}
+
+// importOnce runs an import under the request's idempotency key, if any.
+func importOnce[T any](s *Store, ctx context.Context, a devices.Actor, venueID string, in []devices.ImportRow[T], resource string,
+	run func(*gorm.DB, devices.Actor, string, []devices.ImportRow[T]) error) (int, error) {
+	err := s.once(ctx, a, resource, func(tx *gorm.DB) (outcome, error) {
+		return outcome{id: venueID, count: len(in)}, run(tx, a, venueID, in)
 	})
 	if err != nil {
 		return 0, err
 	}
 	return len(in), nil
+}
+
+// insertImported writes an import's rows and its audit trail: a create
+// event per row and one import event on the venue counting them.
+func insertImported[R any](s *Store, tx *gorm.DB, a devices.Actor, venueID string, rows []R, conflict func(error) error,
+	resource, counted string, event func(R) (string, devices.Changes)) error {
+	if err := tx.CreateInBatches(rows, s.insertBatch()).Error; err != nil {
+		return conflict(err)
+	}
+	audits := make([]*auditRow, 0, len(rows)+1)
+	for _, r := range rows {
+		id, changes := event(r)
+		audits = append(audits, s.auditRow(a, devices.ActionCreate, resource, id, changes))
+	}
+	audits = append(audits, s.auditRow(a, devices.ActionImport, devices.ResourceVenue, venueID,
+		devices.Changes{counted: {To: len(rows)}}))
+	return tx.CreateInBatches(audits, s.insertBatch()).Error
 }
 
 // ExportThermometers implements devices.ThermometerStore.

@@ -21,11 +21,11 @@ func (s *Store) CreateOrganization(ctx context.Context, a devices.Actor, o *devi
 	now := s.now()
 	o.ID, o.Version, o.CreatedAt, o.UpdatedAt, o.Retired, o.RetiredAt = newID(), 1, now, now, false, nil
 	row := fromOrg(*o)
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return s.once(ctx, a, devices.ResourceOrganization, func(tx *gorm.DB) (outcome, error) {
 		if err := tx.Create(&row).Error; err != nil {
-			return translate(err, "organization")
+			return outcome{}, translate(err, "organization")
 		}
-		return s.audit(tx, a, devices.ActionCreate, devices.ResourceOrganization, o.ID, created(map[string]any{
+		return outcome{id: o.ID}, s.audit(tx, a, devices.ActionCreate, devices.ResourceOrganization, o.ID, created(map[string]any{
 			"name": o.Name, "kind": o.Kind, "region_code": o.RegionCode, "contact_email": o.ContactEmail,
 		}))
 	})

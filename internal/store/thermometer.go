@@ -88,21 +88,21 @@ func thermometerFields(t devices.Thermometer) map[string]any {
 
 // CreateThermometer implements devices.ThermometerStore.
 func (s *Store) CreateThermometer(ctx context.Context, a devices.Actor, t *devices.Thermometer) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return s.once(ctx, a, devices.ResourceThermometer, func(tx *gorm.DB) (outcome, error) {
 		venue, err := s.writableVenue(tx, a, t.VenueID)
 		if err != nil {
-			return err
+			return outcome{}, err
 		}
 		now := s.now()
 		t.ID, t.OperatorOrgID, t.Version, t.CreatedAt, t.UpdatedAt, t.RetiredAt = newID(), venue.OperatorOrgID, 1, now, now, nil
 		if err := newRefChecker(tx).resolveThermometer(t, s.now); err != nil {
-			return err
+			return outcome{}, err
 		}
 		row := fromThermometer(*t)
 		if err := tx.Create(&row).Error; err != nil {
-			return serialConflict(err)
+			return outcome{}, serialConflict(err)
 		}
-		return s.audit(tx, a, devices.ActionCreate, devices.ResourceThermometer, t.ID, created(thermometerFields(*t)))
+		return outcome{id: t.ID}, s.audit(tx, a, devices.ActionCreate, devices.ResourceThermometer, t.ID, created(thermometerFields(*t)))
 	})
 }
 

@@ -42,10 +42,10 @@ func (s *Store) IssueToken(ctx context.Context, a devices.Actor, orgID string, r
 		tok    devices.Token
 		secret string
 	)
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.once(ctx, a, devices.ResourceToken, func(tx *gorm.DB) (outcome, error) {
 		var err error
 		tok, secret, err = s.issueToken(tx, a, orgID, r, "")
-		return err
+		return outcome{id: tok.ID}, err
 	})
 	return tok, secret, err
 }

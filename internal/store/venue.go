@@ -20,11 +20,11 @@ func (s *Store) CreateVenue(ctx context.Context, a devices.Actor, v *devices.Ven
 	now := s.now()
 	v.ID, v.OperatorOrgID, v.Version, v.CreatedAt, v.UpdatedAt, v.Retired, v.RetiredAt = newID(), a.OrgID, 1, now, now, false, nil
 	row := fromVenue(*v)
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return s.once(ctx, a, devices.ResourceVenue, func(tx *gorm.DB) (outcome, error) {
 		if err := tx.Create(&row).Error; err != nil {
-			return translate(err, "venue")
+			return outcome{}, translate(err, "venue")
 		}
-		return s.audit(tx, a, devices.ActionCreate, devices.ResourceVenue, v.ID, created(venueFields(*v)))
+		return outcome{id: v.ID}, s.audit(tx, a, devices.ActionCreate, devices.ResourceVenue, v.ID, created(venueFields(*v)))
 	})
 }
 
