@@ -94,7 +94,9 @@ func (s *Store) importThermometers(tx *gorm.DB, a devices.Actor, venueID string,
 		return devices.Fields(bad)
 	}
 	return insertImported(s, tx, a, venueID, rows, serialConflict, devices.ResourceThermometer, "thermometers_created",
-		func(r thermometerRow) (string, devices.Changes) { return r.ID, created(thermometerFields(r.toThermometer())) })
+		func(r thermometerRow) (string, devices.Changes) {
+			return r.ID, created(thermometerFields(r.toThermometer()))
+		})
 }
 
 // existingSerials returns which manufacturer|model|serial keys are already
