@@ -43,7 +43,7 @@ esac
 
 log "building calibd and calibd-bench"
 mkdir -p "$OUT"
-go build -o bin/calibd ./cmd/calibd
+go build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/calibd ./cmd/calibd
 go build -o "$BENCH" ./cmd/calibd-bench
 rm -f "$OUT"/results.jsonl "$OUT"/import.json "$OUT"/meta.txt "$OUT"/seed.json
 
