@@ -106,6 +106,7 @@ type Registry interface {
 	ElevatorStore
 	ProfileStore
 	AuditStore
+	TaskStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/calibd/calibd/internal/config"
 	"github.com/calibd/calibd/internal/httpapi"
 	"github.com/calibd/calibd/internal/store"
+	"github.com/calibd/calibd/scheduler"
 )
 
 // App is a started calibd: listening, not yet serving.
@@ -27,6 +28,7 @@ type App struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store *store.Store
+	jobs  *scheduler.Runner
 	http  *http.Server
 	ln    net.Listener
 }
@@ -73,8 +75,13 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	jobs, err := newScheduler(cfg, st, log.With("component", "scheduler"), reg)
+	if err != nil {
+		return nil, err
+	}
 	api, err := httpapi.New(st, log.With("component", "http"), httpapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, AuthCacheTTL: cfg.AuthCacheTTL, Version: version,
+		Jobs: jobs,
 	}, reg)
 	if err != nil {
 		return nil, err
@@ -93,7 +100,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ok = true
-	return &App{cfg: cfg, log: log, store: st, http: srv, ln: ln}, nil
+	return &App{cfg: cfg, log: log, store: st, jobs: jobs, http: srv, ln: ln}, nil
 }
 
 // Addr is the bound HTTP address (useful with port 0).
@@ -110,6 +117,7 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(housekeepingDone)
 		a.housekeeping(hctx, time.Hour)
 	}()
+	a.jobs.Start()
 	a.log.Info("calibd is serving", "url", "http://"+a.Addr())
 	var serveErr error
 	select {
@@ -122,11 +130,12 @@ func (a *App) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	shutErr := a.http.Shutdown(sctx)
+	jobsErr := a.jobs.Stop(sctx)
 	closeErr := a.store.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	return errors.Join(serveErr, shutErr, closeErr)
+	return errors.Join(serveErr, shutErr, jobsErr, closeErr)
 }
 
 // housekeeping deletes expired idempotency keys every interval. Every
@@ -148,6 +157,29 @@ func (a *App) housekeeping(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// newScheduler builds the job runner: every job, with its spec from the
+// configuration, under the store's cluster-wide job lock.
+func newScheduler(cfg config.Config, st *store.Store, log *slog.Logger, reg prometheus.Registerer) (*scheduler.Runner, error) {
+	loc, err := time.LoadLocation(cfg.SchedulerTZ)
+	if err != nil {
+		return nil, fmt.Errorf("SCHEDULER_TZ: %w", err)
+	}
+	r, err := scheduler.New(scheduler.Options{Logger: log, Registerer: reg, Locker: st, Location: loc})
+	if err != nil {
+		return nil, err
+	}
+	spec := func(s string) string {
+		if s == config.ScheduleOff {
+			return ""
+		}
+		return s
+	}
+	if err := r.Register(scheduler.PlanJob(st, time.Now, cfg.DueHorizonDays, spec(cfg.SchedulePlan))); err != nil {
+		return nil, fmt.Errorf("SCHEDULE_PLAN: %w", err)
+	}
+	return r, nil
 }
 
 // Run is New followed by Run.

@@ -65,6 +65,30 @@ func TestRunEndToEnd(t *testing.T) {
 			}
 			r.Body.Close()
 
+			// The scheduler is wired: the regulator runs plan through it, and
+			// the run took the store's job lock (not skipped).
+			req, _ := http.NewRequest("POST", base+"/api/v1/scheduler/jobs/plan/run", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			r, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var run struct{ Job, Outcome string }
+			if err := json.NewDecoder(r.Body).Decode(&run); err != nil || r.StatusCode != 200 || run.Outcome != "succeeded" {
+				t.Errorf("plan run: %d %v %+v", r.StatusCode, err, run)
+			}
+			r.Body.Close()
+			if r := get("/metrics"); r.StatusCode != 200 {
+				t.Errorf("metrics %d", r.StatusCode)
+			} else {
+				var b bytes.Buffer
+				_, _ = b.ReadFrom(r.Body)
+				r.Body.Close()
+				if !strings.Contains(b.String(), `calibd_scheduler_runs_total{job="plan",outcome="succeeded"} 1`) {
+					t.Errorf("/metrics does not count the plan run")
+				}
+			}
+
 			cancel()
 			select {
 			case err := <-done:
@@ -126,5 +150,21 @@ func TestBootstrapTokenFromEnv(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 200 {
 		t.Errorf("bootstrap token from env: %d", r.StatusCode)
+	}
+}
+
+// TestBadSchedule: a cron spec the scheduler cannot read stops the start
+// with the key at fault, before anything listens.
+func TestBadSchedule(t *testing.T) {
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "x.db"), "HTTP_ADDR": "127.0.0.1:0",
+			"SCHEDULE_PLAN": "every tuesday"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := app.New(context.Background(), cfg, "test", testenv.Logger(), &out); err == nil || !strings.Contains(err.Error(), "SCHEDULE_PLAN") {
+		t.Errorf("app.New with SCHEDULE_PLAN=%q: %v; want an error naming SCHEDULE_PLAN", cfg.SchedulePlan, err)
 	}
 }

@@ -33,6 +33,9 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	SlowQuery       time.Duration // SLOW_QUERY: log queries slower than this; 0 = off
 	AutoMigrate     bool          // MIGRATE_ON_START: apply migrations at start (default on)
+	SchedulePlan    string        // SCHEDULE_PLAN: cron spec of the plan job; "off" = only on demand
+	SchedulerTZ     string        // SCHEDULER_TZ: IANA zone the cron specs are read in
+	DueHorizonDays  int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
 }
 
 // Production reports whether ENV=production.
@@ -90,6 +93,9 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second),
 		SlowQuery:       dur("SLOW_QUERY", 0),
 		AutoMigrate:     true,
+		SchedulePlan:    str("SCHEDULE_PLAN", "@every 1h"),
+		SchedulerTZ:     str("SCHEDULER_TZ", "UTC"),
+		DueHorizonDays:  int(num("DUE_HORIZON_DAYS", 30)),
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -113,6 +119,9 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// ScheduleOff is the SCHEDULE_* value that leaves a job to on-demand runs.
+const ScheduleOff = "off"
+
 // Validate checks rules that join several keys.
 func (c Config) Validate() error {
 	var errs []error
@@ -127,6 +136,12 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("HTTP_ADDR: %q is not host:port", c.HTTPAddr))
+	}
+	if _, err := time.LoadLocation(c.SchedulerTZ); err != nil {
+		errs = append(errs, fmt.Errorf("SCHEDULER_TZ: %q is not an IANA time zone such as Asia/Shanghai", c.SchedulerTZ))
+	}
+	if c.DueHorizonDays > 366 {
+		errs = append(errs, fmt.Errorf("DUE_HORIZON_DAYS: %d is more than a year", c.DueHorizonDays))
 	}
 	return errors.Join(errs...)
 }
@@ -147,6 +162,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("auth_cache_ttl", c.AuthCacheTTL),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_import_bytes", c.MaxImportBytes),
+		slog.String("schedule_plan", c.SchedulePlan),
+		slog.String("scheduler_tz", c.SchedulerTZ),
+		slog.Int("due_horizon_days", c.DueHorizonDays),
 	)
 }
 

@@ -37,6 +37,13 @@ func TestLoad(t *testing.T) {
 		{"bad format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT", nil},
 		{"bad addr", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR", nil},
 		{"bad bool", map[string]string{"MIGRATE_ON_START": "maybe"}, "MIGRATE_ON_START", nil},
+		{"bad scheduler zone", map[string]string{"SCHEDULER_TZ": "Mars/Olympus"}, "SCHEDULER_TZ", nil},
+		{"bad horizon", map[string]string{"DUE_HORIZON_DAYS": "0"}, "DUE_HORIZON_DAYS", nil},
+		{"horizon over a year", map[string]string{"DUE_HORIZON_DAYS": "400"}, "DUE_HORIZON_DAYS", nil},
+		{"scheduler settings", map[string]string{"SCHEDULE_PLAN": "off", "SCHEDULER_TZ": "Asia/Shanghai", "DUE_HORIZON_DAYS": "14"}, "",
+			func(c Config) bool {
+				return c.SchedulePlan == ScheduleOff && c.SchedulerTZ == "Asia/Shanghai" && c.DueHorizonDays == 14
+			}},
 		{"cache off", map[string]string{"AUTH_CACHE_TTL": "0s", "MIGRATE_ON_START": "false", "LOG_LEVEL": "debug"}, "",
 			func(c Config) bool { return c.AuthCacheTTL == 0 && !c.AutoMigrate && c.LogLevel == slog.LevelDebug }},
 	}

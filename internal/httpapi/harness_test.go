@@ -17,6 +17,7 @@ import (
 	"github.com/calibd/calibd/internal/httpapi"
 	"github.com/calibd/calibd/internal/store"
 	"github.com/calibd/calibd/internal/testenv"
+	"github.com/calibd/calibd/scheduler"
 )
 
 // api drives the real gin engine over a real store, and checks every
@@ -29,6 +30,16 @@ type api struct {
 
 func newAPI(t *testing.T, st *store.Store, cfg httpapi.Config) *api {
 	t.Helper()
+	if st != nil && cfg.Jobs == nil {
+		jobs, err := scheduler.New(scheduler.Options{Logger: testenv.Logger(), Locker: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Register(scheduler.PlanJob(st, time.Now, devices.DefaultDueHorizonDays, "")); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Jobs = jobs
+	}
 	srv, err := httpapi.New(st, testenv.Logger(), cfg, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +188,7 @@ type world struct {
 	thermA, thermB, thermAUnassigned string
 	elevA, elevB                     string
 	tokenA                           string // id of adminA's token
+	taskA                            string // the calibration task of thermA
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -235,6 +247,10 @@ func newWorld(t *testing.T, a *api) *world {
 	w.thermB = a.thermometer(w.adminB, w.venueB, "B-1", w.inst)
 	w.elevA = a.elevator(w.adminA, w.venueA, "LIFT-A-1", w.firm)
 	w.elevB = a.elevator(w.adminB, w.venueB, "LIFT-B-1", w.firm)
+	// Every thermometer above was never calibrated, so the plan job makes
+	// each a task.
+	a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/plan/run", token: reg}, 200)
+	w.taskA = a.must(req{method: "GET", path: "/api/v1/tasks?thermometer_id=" + w.thermA, token: w.adminA}, 200).ids(t)[0]
 	return w
 }
 

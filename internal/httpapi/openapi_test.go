@@ -21,7 +21,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/calibd/calibd/devices"
 	"github.com/calibd/calibd/internal/httpapi"
@@ -362,15 +361,13 @@ type specServer struct {
 	venue       string
 	therm, elev string
 	institute   string
+	task        string
 }
 
 func newSpecServer(t *testing.T) *specServer {
 	t.Helper()
 	st := testenv.Store(t, "sqlite")
-	srv, err := httpapi.New(st, testenv.Logger(), httpapi.Config{}, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := newAPI(t, st, httpapi.Config{}).srv
 	reg, err := st.Bootstrap(t.Context(), "")
 	if err != nil || reg == "" {
 		t.Fatalf("bootstrap: %q, %v", reg, err)
@@ -451,6 +448,12 @@ func (s *specServer) populate() {
 	el, _ := s.json("POST", "/api/v1/elevators", s.opTok, map[string]any{"venue_id": s.venue, "registration_code": "lift-1",
 		"manufacturer": "Otis", "maintenance_firm_id": firm["id"], "commissioning_date": "2015-06-30"}, nil, 201)
 	s.elev = el["id"].(string)
+	// Never calibrated, so due now: the plan job makes it a task.
+	due, _ := s.json("POST", "/api/v1/thermometers", s.opTok, map[string]any{"venue_id": s.venue, "type": "ir_forehead",
+		"manufacturer": "Beurer", "model": "FT 90", "serial": "S-2", "institute_id": s.institute}, nil, 201)
+	s.json("POST", "/api/v1/scheduler/jobs/plan/run", s.regTok, nil, nil, 200)
+	tasks, _ := s.json("GET", "/api/v1/tasks?thermometer_id="+due["id"].(string), s.regTok, nil, nil, 200)
+	s.task = tasks["items"].([]any)[0].(map[string]any)["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -685,8 +688,10 @@ func (s *specServer) fill(path string) string {
 		id = s.therm
 	case strings.HasPrefix(path, "/api/v1/elevators/"):
 		id = s.elev
+	case strings.HasPrefix(path, "/api/v1/tasks/"):
+		id = s.task
 	}
-	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear")
+	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)
 }
 

@@ -46,5 +46,11 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.PATCH("/elevators/:id", s.updateElevator)
 	v1.POST("/elevators/:id/retire", s.retireElevator)
 
+	v1.GET("/tasks", s.listTasks)
+	v1.GET("/tasks/:id", s.getTask)
+
+	v1.GET("/scheduler/jobs", s.listJobs)
+	v1.POST("/scheduler/jobs/:name/run", s.runJob)
+
 	v1.GET("/audit", s.listAudit)
 }

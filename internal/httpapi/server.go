@@ -24,6 +24,7 @@ type Config struct {
 	MaxImportBytes int64         // CSV uploads; default 32 MiB
 	AuthCacheTTL   time.Duration // 0 disables the token cache
 	Version        string        // reported by /healthz
+	Jobs           JobRunner     // the scheduler; nil: its endpoints answer 503
 }
 
 // Server serves the API.

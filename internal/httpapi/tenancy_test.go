@@ -17,16 +17,19 @@ type tenancyCase struct {
 // exemptFromTenancy lists authenticated routes with no tenant-owned object
 // to probe, and why.
 var exemptFromTenancy = map[string]string{
-	"GET /api/v1/me":                       "answers only about the caller's own token",
-	"GET /api/v1/tolerance-profiles":       "shared reference data seeded from the governing documents",
-	"GET /api/v1/tolerance-profiles/:code": "shared reference data seeded from the governing documents",
-	"GET /api/v1/organizations":            "list: checked by TestListsNeverLeak",
-	"GET /api/v1/venues":                   "list: checked by TestListsNeverLeak",
-	"GET /api/v1/thermometers":             "list: checked by TestListsNeverLeak",
-	"GET /api/v1/elevators":                "list: checked by TestListsNeverLeak",
-	"GET /api/v1/audit":                    "list: checked by TestListsNeverLeak",
-	"POST /api/v1/organizations":           "creates a new tenant; only the regulator may (TestRoles)",
-	"POST /api/v1/venues":                  "creates the caller's own venue; no other tenant's id is involved",
+	"GET /api/v1/me":                        "answers only about the caller's own token",
+	"GET /api/v1/tolerance-profiles":        "shared reference data seeded from the governing documents",
+	"GET /api/v1/tolerance-profiles/:code":  "shared reference data seeded from the governing documents",
+	"GET /api/v1/organizations":             "list: checked by TestListsNeverLeak",
+	"GET /api/v1/venues":                    "list: checked by TestListsNeverLeak",
+	"GET /api/v1/thermometers":              "list: checked by TestListsNeverLeak",
+	"GET /api/v1/elevators":                 "list: checked by TestListsNeverLeak",
+	"GET /api/v1/audit":                     "list: checked by TestListsNeverLeak",
+	"POST /api/v1/organizations":            "creates a new tenant; only the regulator may (TestRoles)",
+	"POST /api/v1/venues":                   "creates the caller's own venue; no other tenant's id is involved",
+	"GET /api/v1/tasks":                     "list: checked by TestListsNeverLeak",
+	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
+	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 }
 
 func tenancyCases(w *world) []tenancyCase {
@@ -58,6 +61,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"GET /api/v1/elevators/:id", req{method: "GET", path: "/api/v1/elevators/" + w.elevA, token: B}},
 		{"PATCH /api/v1/elevators/:id", req{method: "PATCH", path: "/api/v1/elevators/" + w.elevA, token: B, body: map[string]any{"model": "x", "version": 1}}},
 		{"POST /api/v1/elevators/:id/retire", req{method: "POST", path: "/api/v1/elevators/" + w.elevA + "/retire", token: B}},
+		{"GET /api/v1/tasks/:id", req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: B}},
 	}
 }
 
@@ -113,7 +117,7 @@ func TestEveryRouteHasATenancyCase(t *testing.T) {
 func TestListsNeverLeak(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a)
-		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA}
+		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -123,6 +127,8 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/thermometers?include_retired=true", "/api/v1/thermometers?due_before=2100-01-01",
 			"/api/v1/elevators", "/api/v1/elevators?venue_id=" + w.venueA, "/api/v1/elevators?maintenance_firm_id=" + w.firm,
 			"/api/v1/audit", "/api/v1/audit?org_id=" + w.opA, "/api/v1/audit?resource_id=" + w.thermA,
+			"/api/v1/tasks", "/api/v1/tasks?venue_id=" + w.venueA, "/api/v1/tasks?thermometer_id=" + w.thermA,
+			"/api/v1/tasks?institute_id=" + w.inst, "/api/v1/tasks?state=open",
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)

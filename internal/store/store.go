@@ -47,6 +47,8 @@ type Store struct {
 	dialect string
 	now     devices.Clock
 	log     *slog.Logger
+
+	localLocks localLocks // scheduler job locks on SQLite
 }
 
 var _ devices.Registry = (*Store)(nil)

@@ -1,0 +1,34 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/calibd/calibd/devices"
+)
+
+// Names of calibd's jobs, as used in configuration, metrics, locks and
+// POST /api/v1/scheduler/jobs/{name}/run.
+const (
+	JobPlan = "plan"
+)
+
+// PlanJob creates an on-site calibration task for every thermometer due
+// within horizonDays that has none (devices.TaskStore.PlanCalibrations).
+// It is idempotent: a repeated or concurrent run creates nothing twice.
+func PlanJob(tasks devices.TaskStore, now func() time.Time, horizonDays int, spec string) Job {
+	return Job{
+		Name: JobPlan,
+		Spec: spec,
+		Run: func(ctx context.Context) (Result, error) {
+			rep, err := tasks.PlanCalibrations(ctx, now(), horizonDays)
+			if err != nil {
+				return Result{}, err
+			}
+			return Result{Items: rep.Created, Detail: fmt.Sprintf(
+				"%d thermometers due within %d days without a task; %d tasks created; %d of the due have no institute assigned",
+				rep.Due, horizonDays, rep.Created, rep.Unassigned)}, nil
+		},
+	}
+}
