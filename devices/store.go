@@ -107,6 +107,7 @@ type Registry interface {
 	ProfileStore
 	AuditStore
 	TaskStore
+	VisitStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

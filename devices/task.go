@@ -57,6 +57,7 @@ type Task struct {
 	VenueID        string
 	OperatorOrgID  string
 	InstituteID    *string
+	VisitID        *string // the visit it is planned in, if any
 	DueAt          time.Time
 	DueOn          string // the due date in the venue's time zone, YYYY-MM-DD
 	State          TaskState

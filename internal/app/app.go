@@ -179,6 +179,9 @@ func newScheduler(cfg config.Config, st *store.Store, log *slog.Logger, reg prom
 	if err := r.Register(scheduler.PlanJob(st, time.Now, cfg.DueHorizonDays, spec(cfg.SchedulePlan))); err != nil {
 		return nil, fmt.Errorf("SCHEDULE_PLAN: %w", err)
 	}
+	if err := r.Register(scheduler.VisitsJob(st, time.Now, cfg.VisitHorizonDays, spec(cfg.ScheduleVisits))); err != nil {
+		return nil, fmt.Errorf("SCHEDULE_VISITS: %w", err)
+	}
 	return r, nil
 }
 

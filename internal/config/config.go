@@ -20,22 +20,24 @@ const (
 
 // Config is everything calibd reads from its environment.
 type Config struct {
-	Env             string        // ENV: development | production
-	DatabaseURL     string        // DATABASE_URL: postgres://… ; empty → SQLite file
-	DBMaxConns      int           // DB_MAX_CONNS: PostgreSQL pool size
-	HTTPAddr        string        // HTTP_ADDR
-	LogLevel        slog.Level    // LOG_LEVEL: debug | info | warn | error
-	LogFormat       string        // LOG_FORMAT: text | json
-	BootstrapToken  string        // CALIBD_BOOTSTRAP_TOKEN: the first admin token, if you choose it
-	AuthCacheTTL    time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
-	MaxBodyBytes    int64         // MAX_BODY_BYTES: JSON request bodies
-	MaxImportBytes  int64         // MAX_IMPORT_BYTES: CSV uploads
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
-	SlowQuery       time.Duration // SLOW_QUERY: log queries slower than this; 0 = off
-	AutoMigrate     bool          // MIGRATE_ON_START: apply migrations at start (default on)
-	SchedulePlan    string        // SCHEDULE_PLAN: cron spec of the plan job; "off" = only on demand
-	SchedulerTZ     string        // SCHEDULER_TZ: IANA zone the cron specs are read in
-	DueHorizonDays  int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
+	Env              string        // ENV: development | production
+	DatabaseURL      string        // DATABASE_URL: postgres://… ; empty → SQLite file
+	DBMaxConns       int           // DB_MAX_CONNS: PostgreSQL pool size
+	HTTPAddr         string        // HTTP_ADDR
+	LogLevel         slog.Level    // LOG_LEVEL: debug | info | warn | error
+	LogFormat        string        // LOG_FORMAT: text | json
+	BootstrapToken   string        // CALIBD_BOOTSTRAP_TOKEN: the first admin token, if you choose it
+	AuthCacheTTL     time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
+	MaxBodyBytes     int64         // MAX_BODY_BYTES: JSON request bodies
+	MaxImportBytes   int64         // MAX_IMPORT_BYTES: CSV uploads
+	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT
+	SlowQuery        time.Duration // SLOW_QUERY: log queries slower than this; 0 = off
+	AutoMigrate      bool          // MIGRATE_ON_START: apply migrations at start (default on)
+	SchedulePlan     string        // SCHEDULE_PLAN: cron spec of the plan job; "off" = only on demand
+	ScheduleVisits   string        // SCHEDULE_VISITS: cron spec of the visits job
+	VisitHorizonDays int           // VISIT_HORIZON_DAYS: how far ahead the visits job places visits
+	SchedulerTZ      string        // SCHEDULER_TZ: IANA zone the cron specs are read in
+	DueHorizonDays   int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
 }
 
 // Production reports whether ENV=production.
@@ -81,21 +83,23 @@ func Load(getenv func(string) string) (Config, error) {
 		return n
 	}
 	c := Config{
-		Env:             str("ENV", "development"),
-		DatabaseURL:     str("DATABASE_URL", DefaultDatabasePath),
-		DBMaxConns:      int(num("DB_MAX_CONNS", 20)),
-		HTTPAddr:        str("HTTP_ADDR", DefaultHTTPAddr),
-		LogFormat:       str("LOG_FORMAT", ""),
-		BootstrapToken:  getenv("CALIBD_BOOTSTRAP_TOKEN"),
-		AuthCacheTTL:    dur("AUTH_CACHE_TTL", 5*time.Second),
-		MaxBodyBytes:    num("MAX_BODY_BYTES", 1<<20),
-		MaxImportBytes:  num("MAX_IMPORT_BYTES", 32<<20),
-		ShutdownTimeout: dur("SHUTDOWN_TIMEOUT", 15*time.Second),
-		SlowQuery:       dur("SLOW_QUERY", 0),
-		AutoMigrate:     true,
-		SchedulePlan:    str("SCHEDULE_PLAN", "@every 1h"),
-		SchedulerTZ:     str("SCHEDULER_TZ", "UTC"),
-		DueHorizonDays:  int(num("DUE_HORIZON_DAYS", 30)),
+		Env:              str("ENV", "development"),
+		DatabaseURL:      str("DATABASE_URL", DefaultDatabasePath),
+		DBMaxConns:       int(num("DB_MAX_CONNS", 20)),
+		HTTPAddr:         str("HTTP_ADDR", DefaultHTTPAddr),
+		LogFormat:        str("LOG_FORMAT", ""),
+		BootstrapToken:   getenv("CALIBD_BOOTSTRAP_TOKEN"),
+		AuthCacheTTL:     dur("AUTH_CACHE_TTL", 5*time.Second),
+		MaxBodyBytes:     num("MAX_BODY_BYTES", 1<<20),
+		MaxImportBytes:   num("MAX_IMPORT_BYTES", 32<<20),
+		ShutdownTimeout:  dur("SHUTDOWN_TIMEOUT", 15*time.Second),
+		SlowQuery:        dur("SLOW_QUERY", 0),
+		AutoMigrate:      true,
+		SchedulePlan:     str("SCHEDULE_PLAN", "5 * * * *"),
+		ScheduleVisits:   str("SCHEDULE_VISITS", "15 * * * *"),
+		VisitHorizonDays: int(num("VISIT_HORIZON_DAYS", 60)),
+		SchedulerTZ:      str("SCHEDULER_TZ", "UTC"),
+		DueHorizonDays:   int(num("DUE_HORIZON_DAYS", 30)),
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -140,6 +144,9 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.SchedulerTZ); err != nil {
 		errs = append(errs, fmt.Errorf("SCHEDULER_TZ: %q is not an IANA time zone such as Asia/Shanghai", c.SchedulerTZ))
 	}
+	if c.VisitHorizonDays > 366 {
+		errs = append(errs, fmt.Errorf("VISIT_HORIZON_DAYS: %d is more than a year", c.VisitHorizonDays))
+	}
 	if c.DueHorizonDays > 366 {
 		errs = append(errs, fmt.Errorf("DUE_HORIZON_DAYS: %d is more than a year", c.DueHorizonDays))
 	}
@@ -163,6 +170,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_import_bytes", c.MaxImportBytes),
 		slog.String("schedule_plan", c.SchedulePlan),
+		slog.String("schedule_visits", c.ScheduleVisits),
+		slog.Int("visit_horizon_days", c.VisitHorizonDays),
 		slog.String("scheduler_tz", c.SchedulerTZ),
 		slog.Int("due_horizon_days", c.DueHorizonDays),
 	)

@@ -388,6 +388,19 @@ func (q *query) time(k string) *time.Time {
 	return &t
 }
 
+// date reads a calendar date YYYY-MM-DD.
+func (q *query) date(k string) string {
+	v := q.c.Query(k)
+	if v == "" {
+		return ""
+	}
+	if _, err := time.Parse(devices.DateLayout, v); err != nil {
+		q.probs.Add(k, "must be a date such as 2026-12-01")
+		return ""
+	}
+	return v
+}
+
 func (q *query) bool(k string) bool {
 	v := q.c.Query(k)
 	if v == "" {

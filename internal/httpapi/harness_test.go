@@ -38,6 +38,9 @@ func newAPI(t *testing.T, st *store.Store, cfg httpapi.Config) *api {
 		if err := jobs.Register(scheduler.PlanJob(st, time.Now, devices.DefaultDueHorizonDays, "")); err != nil {
 			t.Fatal(err)
 		}
+		if err := jobs.Register(scheduler.VisitsJob(st, time.Now, 60, "")); err != nil {
+			t.Fatal(err)
+		}
 		cfg.Jobs = jobs
 	}
 	srv, err := httpapi.New(st, testenv.Logger(), cfg, prometheus.NewRegistry())
@@ -189,6 +192,7 @@ type world struct {
 	elevA, elevB                     string
 	tokenA                           string // id of adminA's token
 	taskA                            string // the calibration task of thermA
+	visitA                           string // the institute's planned visit to venueA
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -251,6 +255,8 @@ func newWorld(t *testing.T, a *api) *world {
 	// each a task.
 	a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/plan/run", token: reg}, 200)
 	w.taskA = a.must(req{method: "GET", path: "/api/v1/tasks?thermometer_id=" + w.thermA, token: w.adminA}, 200).ids(t)[0]
+	a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/visits/run", token: reg}, 200)
+	w.visitA = a.must(req{method: "GET", path: "/api/v1/visits?venue_id=" + w.venueA, token: w.adminA}, 200).ids(t)[0]
 	return w
 }
 

@@ -362,6 +362,7 @@ type specServer struct {
 	therm, elev string
 	institute   string
 	task        string
+	visit       string
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -454,6 +455,9 @@ func (s *specServer) populate() {
 	s.json("POST", "/api/v1/scheduler/jobs/plan/run", s.regTok, nil, nil, 200)
 	tasks, _ := s.json("GET", "/api/v1/tasks?thermometer_id="+due["id"].(string), s.regTok, nil, nil, 200)
 	s.task = tasks["items"].([]any)[0].(map[string]any)["id"].(string)
+	s.json("POST", "/api/v1/scheduler/jobs/visits/run", s.regTok, nil, nil, 200)
+	visits, _ := s.json("GET", "/api/v1/visits?institute_id="+s.institute, s.regTok, nil, nil, 200)
+	s.visit = visits["items"].([]any)[0].(map[string]any)["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -690,6 +694,8 @@ func (s *specServer) fill(path string) string {
 		id = s.elev
 	case strings.HasPrefix(path, "/api/v1/tasks/"):
 		id = s.task
+	case strings.HasPrefix(path, "/api/v1/visits/"):
+		id = s.visit
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

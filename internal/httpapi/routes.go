@@ -1,6 +1,10 @@
 package httpapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/calibd/calibd/devices"
+)
 
 // routes registers every endpoint. Keep this list the table of the API; the
 // OpenAPI document must describe each one (a test checks).
@@ -45,6 +49,16 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.GET("/elevators/:id", s.getElevator)
 	v1.PATCH("/elevators/:id", s.updateElevator)
 	v1.POST("/elevators/:id/retire", s.retireElevator)
+
+	v1.GET("/organizations/:id/calendar", s.getCalendar)
+	v1.PUT("/organizations/:id/calendar", s.putCalendar)
+
+	v1.GET("/visits", s.listVisits)
+	v1.GET("/visits/:id", s.getVisit)
+	v1.POST("/visits/:id/confirm", s.actOnVisit(devices.VisitConfirm))
+	v1.POST("/visits/:id/start", s.actOnVisit(devices.VisitStart))
+	v1.POST("/visits/:id/complete", s.actOnVisit(devices.VisitComplete))
+	v1.POST("/visits/:id/cancel", s.actOnVisit(devices.VisitCancel))
 
 	v1.GET("/tasks", s.listTasks)
 	v1.GET("/tasks/:id", s.getTask)

@@ -19,6 +19,7 @@ type taskJSON struct {
 	VenueID        string    `json:"venue_id"`
 	OperatorOrgID  string    `json:"operator_org_id"`
 	InstituteID    *string   `json:"institute_id"`
+	VisitID        *string   `json:"visit_id"`
 	DueAt          time.Time `json:"due_at"`
 	DueOn          string    `json:"due_on"`
 	State          string    `json:"state"`
@@ -32,7 +33,7 @@ type taskJSON struct {
 
 func toTaskJSON(t devices.Task) taskJSON {
 	return taskJSON{ID: t.ID, Kind: string(t.Kind), ThermometerID: t.ThermometerID, VenueID: t.VenueID,
-		OperatorOrgID: t.OperatorOrgID, InstituteID: t.InstituteID, DueAt: t.DueAt, DueOn: t.DueOn,
+		OperatorOrgID: t.OperatorOrgID, InstituteID: t.InstituteID, VisitID: t.VisitID, DueAt: t.DueAt, DueOn: t.DueOn,
 		State: string(t.State), Priority: t.Priority, PriorityReason: t.PriorityReason,
 		CancelReason: t.CancelReason, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }

@@ -54,8 +54,9 @@ func TestTasksAPI(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a)
 		task := a.must(req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: w.instTok}, 200).json(t)
-		if task["thermometer_id"] != w.thermA || task["state"] != "open" || task["kind"] != "on_site_calibration" ||
-			task["institute_id"] != w.inst || task["venue_id"] != w.venueA {
+		// The world ran plan and visits: thermA's task is scheduled in visitA.
+		if task["thermometer_id"] != w.thermA || task["state"] != "scheduled" || task["kind"] != "on_site_calibration" ||
+			task["institute_id"] != w.inst || task["venue_id"] != w.venueA || task["visit_id"] != w.visitA {
 			t.Errorf("task = %v", task)
 		}
 		a.must(req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: w.reg}, 200)
@@ -68,8 +69,12 @@ func TestTasksAPI(t *testing.T) {
 		if ids := a.must(req{method: "GET", path: "/api/v1/tasks", token: w.instTok}, 200).ids(t); len(ids) != 2 {
 			t.Errorf("institute sees %d tasks, want 2", len(ids))
 		}
-		if ids := a.must(req{method: "GET", path: "/api/v1/tasks?state=open&kind=on_site_calibration&venue_id=" + w.venueA, token: w.reg}, 200).ids(t); len(ids) != 2 {
-			t.Errorf("regulator sees %d open tasks in venue A, want 2", len(ids))
+		// The unassigned thermometer's task stays open: no institute to visit.
+		if ids := a.must(req{method: "GET", path: "/api/v1/tasks?state=open&kind=on_site_calibration&venue_id=" + w.venueA, token: w.reg}, 200).ids(t); len(ids) != 1 {
+			t.Errorf("regulator sees %d open tasks in venue A, want 1", len(ids))
+		}
+		if ids := a.must(req{method: "GET", path: "/api/v1/tasks?state=scheduled", token: w.reg}, 200).ids(t); len(ids) != 2 {
+			t.Errorf("regulator sees %d scheduled tasks, want 2 (thermA and thermB)", len(ids))
 		}
 		r := a.must(req{method: "GET", path: "/api/v1/tasks?state=done&venue_id=x&colour=red", token: w.reg}, 422)
 		if f := r.fields(t); len(f) != 3 {

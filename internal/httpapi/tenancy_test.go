@@ -28,6 +28,7 @@ var exemptFromTenancy = map[string]string{
 	"POST /api/v1/organizations":            "creates a new tenant; only the regulator may (TestRoles)",
 	"POST /api/v1/venues":                   "creates the caller's own venue; no other tenant's id is involved",
 	"GET /api/v1/tasks":                     "list: checked by TestListsNeverLeak",
+	"GET /api/v1/visits":                    "list: checked by TestListsNeverLeak",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 }
@@ -62,6 +63,14 @@ func tenancyCases(w *world) []tenancyCase {
 		{"PATCH /api/v1/elevators/:id", req{method: "PATCH", path: "/api/v1/elevators/" + w.elevA, token: B, body: map[string]any{"model": "x", "version": 1}}},
 		{"POST /api/v1/elevators/:id/retire", req{method: "POST", path: "/api/v1/elevators/" + w.elevA + "/retire", token: B}},
 		{"GET /api/v1/tasks/:id", req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: B}},
+		{"GET /api/v1/visits/:id", req{method: "GET", path: "/api/v1/visits/" + w.visitA, token: B}},
+		{"POST /api/v1/visits/:id/confirm", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/confirm", token: B}},
+		{"POST /api/v1/visits/:id/start", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/start", token: B}},
+		{"POST /api/v1/visits/:id/complete", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/complete", token: B}},
+		{"POST /api/v1/visits/:id/cancel", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/cancel", token: B, body: map[string]any{"reason": "x"}}},
+		{"GET /api/v1/organizations/:id/calendar", req{method: "GET", path: "/api/v1/organizations/" + w.inst + "/calendar", token: B}},
+		{"PUT /api/v1/organizations/:id/calendar", req{method: "PUT", path: "/api/v1/organizations/" + w.inst + "/calendar", token: B,
+			body: map[string]any{"time_zone": "UTC", "technicians": 1, "visits_per_technician_per_day": 1, "working_days": []string{"monday"}, "holidays": []string{}}}},
 	}
 }
 
@@ -117,7 +126,7 @@ func TestEveryRouteHasATenancyCase(t *testing.T) {
 func TestListsNeverLeak(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a)
-		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA}
+		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -129,6 +138,8 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/audit", "/api/v1/audit?org_id=" + w.opA, "/api/v1/audit?resource_id=" + w.thermA,
 			"/api/v1/tasks", "/api/v1/tasks?venue_id=" + w.venueA, "/api/v1/tasks?thermometer_id=" + w.thermA,
 			"/api/v1/tasks?institute_id=" + w.inst, "/api/v1/tasks?state=open",
+			"/api/v1/visits", "/api/v1/visits?venue_id=" + w.venueA, "/api/v1/visits?institute_id=" + w.inst,
+			"/api/v1/visits?state=planned&from=2000-01-01&to=2100-01-01",
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)
