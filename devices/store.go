@@ -108,6 +108,7 @@ type Registry interface {
 	AuditStore
 	TaskStore
 	VisitStore
+	EventStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

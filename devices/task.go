@@ -57,7 +57,8 @@ type Task struct {
 	VenueID        string
 	OperatorOrgID  string
 	InstituteID    *string
-	VisitID        *string // the visit it is planned in, if any
+	VisitID        *string    // the visit it is planned in, if any
+	OverdueSince   *time.Time // when the overdue job found it past due; nil while not
 	DueAt          time.Time
 	DueOn          string // the due date in the venue's time zone, YYYY-MM-DD
 	State          TaskState

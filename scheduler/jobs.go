@@ -15,6 +15,8 @@ const (
 	JobVisits = "visits"
 )
 
+// JobOverdue is declared with OverdueJob (overdue_job.go).
+
 // VisitsJob groups every institute's open tasks into visits on days within
 // its capacity (devices.VisitStore.PlanVisits); confirmed visits never move.
 func VisitsJob(visits devices.VisitStore, now func() time.Time, horizonDays int, spec string) Job {

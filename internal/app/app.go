@@ -182,6 +182,9 @@ func newScheduler(cfg config.Config, st *store.Store, log *slog.Logger, reg prom
 	if err := r.Register(scheduler.VisitsJob(st, time.Now, cfg.VisitHorizonDays, spec(cfg.ScheduleVisits))); err != nil {
 		return nil, fmt.Errorf("SCHEDULE_VISITS: %w", err)
 	}
+	if err := r.Register(scheduler.OverdueJob(st, time.Now, spec(cfg.ScheduleOverdue))); err != nil {
+		return nil, fmt.Errorf("SCHEDULE_OVERDUE: %w", err)
+	}
 	return r, nil
 }
 

@@ -35,6 +35,7 @@ type Config struct {
 	AutoMigrate      bool          // MIGRATE_ON_START: apply migrations at start (default on)
 	SchedulePlan     string        // SCHEDULE_PLAN: cron spec of the plan job; "off" = only on demand
 	ScheduleVisits   string        // SCHEDULE_VISITS: cron spec of the visits job
+	ScheduleOverdue  string        // SCHEDULE_OVERDUE: cron spec of the overdue job
 	VisitHorizonDays int           // VISIT_HORIZON_DAYS: how far ahead the visits job places visits
 	SchedulerTZ      string        // SCHEDULER_TZ: IANA zone the cron specs are read in
 	DueHorizonDays   int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
@@ -97,6 +98,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AutoMigrate:      true,
 		SchedulePlan:     str("SCHEDULE_PLAN", "5 * * * *"),
 		ScheduleVisits:   str("SCHEDULE_VISITS", "15 * * * *"),
+		ScheduleOverdue:  str("SCHEDULE_OVERDUE", "25 * * * *"),
 		VisitHorizonDays: int(num("VISIT_HORIZON_DAYS", 60)),
 		SchedulerTZ:      str("SCHEDULER_TZ", "UTC"),
 		DueHorizonDays:   int(num("DUE_HORIZON_DAYS", 30)),
@@ -171,6 +173,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_import_bytes", c.MaxImportBytes),
 		slog.String("schedule_plan", c.SchedulePlan),
 		slog.String("schedule_visits", c.ScheduleVisits),
+		slog.String("schedule_overdue", c.ScheduleOverdue),
 		slog.Int("visit_horizon_days", c.VisitHorizonDays),
 		slog.String("scheduler_tz", c.SchedulerTZ),
 		slog.Int("due_horizon_days", c.DueHorizonDays),

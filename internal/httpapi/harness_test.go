@@ -41,6 +41,9 @@ func newAPI(t *testing.T, st *store.Store, cfg httpapi.Config) *api {
 		if err := jobs.Register(scheduler.VisitsJob(st, time.Now, 60, "")); err != nil {
 			t.Fatal(err)
 		}
+		if err := jobs.Register(scheduler.OverdueJob(st, time.Now, "")); err != nil {
+			t.Fatal(err)
+		}
 		cfg.Jobs = jobs
 	}
 	srv, err := httpapi.New(st, testenv.Logger(), cfg, prometheus.NewRegistry())
@@ -193,6 +196,7 @@ type world struct {
 	tokenA                           string // id of adminA's token
 	taskA                            string // the calibration task of thermA
 	visitA                           string // the institute's planned visit to venueA
+	eventA                           string // an overdue event about operator A's thermometer
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -247,7 +251,11 @@ func newWorld(t *testing.T, a *api) *world {
 	w.venueA = a.venue(w.adminA, "Hospital A")
 	w.venueB = a.venue(w.adminB, "Hospital B")
 	w.thermA = a.thermometer(w.adminA, w.venueA, "A-1", w.inst)
-	w.thermAUnassigned = a.thermometer(w.adminA, w.venueA, "A-2", "")
+	// Calibrated a year and two days ago with the default 365-day
+	// interval: overdue, so the overdue job raises events about it.
+	w.thermAUnassigned = a.must(req{method: "POST", path: "/api/v1/thermometers", token: w.adminA, body: map[string]any{
+		"venue_id": w.venueA, "type": "ir_ear", "manufacturer": "Braun", "model": "IRT6520", "serial": "A-2",
+		"last_calibrated_at": time.Now().UTC().AddDate(-1, 0, -2).Format(time.RFC3339)}}, 201).str(t, "id")
 	w.thermB = a.thermometer(w.adminB, w.venueB, "B-1", w.inst)
 	w.elevA = a.elevator(w.adminA, w.venueA, "LIFT-A-1", w.firm)
 	w.elevB = a.elevator(w.adminB, w.venueB, "LIFT-B-1", w.firm)
@@ -257,6 +265,8 @@ func newWorld(t *testing.T, a *api) *world {
 	w.taskA = a.must(req{method: "GET", path: "/api/v1/tasks?thermometer_id=" + w.thermA, token: w.adminA}, 200).ids(t)[0]
 	a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/visits/run", token: reg}, 200)
 	w.visitA = a.must(req{method: "GET", path: "/api/v1/visits?venue_id=" + w.venueA, token: w.adminA}, 200).ids(t)[0]
+	a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/overdue/run", token: reg}, 200)
+	w.eventA = a.must(req{method: "GET", path: "/api/v1/events?kind=device_overdue", token: w.adminA}, 200).ids(t)[0]
 	return w
 }
 

@@ -363,6 +363,7 @@ type specServer struct {
 	institute   string
 	task        string
 	visit       string
+	event       string
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -458,6 +459,12 @@ func (s *specServer) populate() {
 	s.json("POST", "/api/v1/scheduler/jobs/visits/run", s.regTok, nil, nil, 200)
 	visits, _ := s.json("GET", "/api/v1/visits?institute_id="+s.institute, s.regTok, nil, nil, 200)
 	s.visit = visits["items"].([]any)[0].(map[string]any)["id"].(string)
+	// Calibrated long ago: the overdue job raises an event about it.
+	s.json("POST", "/api/v1/thermometers", s.opTok, map[string]any{"venue_id": s.venue, "type": "ir_ear",
+		"manufacturer": "Braun", "model": "IRT6520", "serial": "S-OLD", "last_calibrated_at": "2024-01-05T08:00:00Z"}, nil, 201)
+	s.json("POST", "/api/v1/scheduler/jobs/overdue/run", s.regTok, nil, nil, 200)
+	events, _ := s.json("GET", "/api/v1/events", s.regTok, nil, nil, 200)
+	s.event = events["items"].([]any)[0].(map[string]any)["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -696,6 +703,8 @@ func (s *specServer) fill(path string) string {
 		id = s.task
 	case strings.HasPrefix(path, "/api/v1/visits/"):
 		id = s.visit
+	case strings.HasPrefix(path, "/api/v1/events/"):
+		id = s.event
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

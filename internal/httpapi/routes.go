@@ -60,6 +60,9 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/visits/:id/complete", s.actOnVisit(devices.VisitComplete))
 	v1.POST("/visits/:id/cancel", s.actOnVisit(devices.VisitCancel))
 
+	v1.GET("/events", s.listEvents)
+	v1.GET("/events/:id", s.getEvent)
+
 	v1.GET("/tasks", s.listTasks)
 	v1.GET("/tasks/:id", s.getTask)
 

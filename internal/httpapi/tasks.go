@@ -13,27 +13,28 @@ import (
 )
 
 type taskJSON struct {
-	ID             string    `json:"id"`
-	Kind           string    `json:"kind"`
-	ThermometerID  string    `json:"thermometer_id"`
-	VenueID        string    `json:"venue_id"`
-	OperatorOrgID  string    `json:"operator_org_id"`
-	InstituteID    *string   `json:"institute_id"`
-	VisitID        *string   `json:"visit_id"`
-	DueAt          time.Time `json:"due_at"`
-	DueOn          string    `json:"due_on"`
-	State          string    `json:"state"`
-	Priority       int       `json:"priority"`
-	PriorityReason string    `json:"priority_reason"`
-	CancelReason   string    `json:"cancel_reason"`
-	Version        int       `json:"version"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string     `json:"id"`
+	Kind           string     `json:"kind"`
+	ThermometerID  string     `json:"thermometer_id"`
+	VenueID        string     `json:"venue_id"`
+	OperatorOrgID  string     `json:"operator_org_id"`
+	InstituteID    *string    `json:"institute_id"`
+	VisitID        *string    `json:"visit_id"`
+	OverdueSince   *time.Time `json:"overdue_since"`
+	DueAt          time.Time  `json:"due_at"`
+	DueOn          string     `json:"due_on"`
+	State          string     `json:"state"`
+	Priority       int        `json:"priority"`
+	PriorityReason string     `json:"priority_reason"`
+	CancelReason   string     `json:"cancel_reason"`
+	Version        int        `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 func toTaskJSON(t devices.Task) taskJSON {
 	return taskJSON{ID: t.ID, Kind: string(t.Kind), ThermometerID: t.ThermometerID, VenueID: t.VenueID,
-		OperatorOrgID: t.OperatorOrgID, InstituteID: t.InstituteID, VisitID: t.VisitID, DueAt: t.DueAt, DueOn: t.DueOn,
+		OperatorOrgID: t.OperatorOrgID, InstituteID: t.InstituteID, VisitID: t.VisitID, OverdueSince: t.OverdueSince, DueAt: t.DueAt, DueOn: t.DueOn,
 		State: string(t.State), Priority: t.Priority, PriorityReason: t.PriorityReason,
 		CancelReason: t.CancelReason, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }

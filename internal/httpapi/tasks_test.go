@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -12,10 +13,18 @@ func TestSchedulerAPI(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a) // runs plan once
 		jobs := a.must(req{method: "GET", path: "/api/v1/scheduler/jobs", token: w.reg}, 200).json(t)["items"].([]any)
-		if len(jobs) == 0 || jobs[0].(map[string]any)["name"] != "plan" {
-			t.Fatalf("jobs = %v; want plan listed", jobs)
+		var plan map[string]any
+		names := []string{}
+		for _, j := range jobs {
+			names = append(names, j.(map[string]any)["name"].(string))
+			if j.(map[string]any)["name"] == "plan" {
+				plan = j.(map[string]any)
+			}
 		}
-		last, _ := jobs[0].(map[string]any)["last_run"].(map[string]any)
+		if strings.Join(names, ",") != "overdue,plan,visits" || plan == nil {
+			t.Fatalf("jobs = %v; want overdue, plan and visits listed by name", names)
+		}
+		last, _ := plan["last_run"].(map[string]any)
 		if last == nil || last["outcome"] != "succeeded" || last["items"] != float64(3) {
 			t.Errorf("plan's last run = %v; want succeeded with the world's 3 due thermometers", last)
 		}
@@ -79,6 +88,49 @@ func TestTasksAPI(t *testing.T) {
 		r := a.must(req{method: "GET", path: "/api/v1/tasks?state=done&venue_id=x&colour=red", token: w.reg}, 422)
 		if f := r.fields(t); len(f) != 3 {
 			t.Errorf("bad filters reported %v, want state, venue_id and colour", f)
+		}
+	})
+}
+
+// TestEventsAPI: the overdue job's events reach the venue's operator and
+// the regulator, not other tenants; the task is marked overdue; filters
+// are validated.
+func TestEventsAPI(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a) // thermAUnassigned is two days overdue
+		ev := a.must(req{method: "GET", path: "/api/v1/events/" + w.eventA, token: w.memberA}, 200).json(t)
+		if ev["kind"] != "device_overdue" || ev["resource_id"] != w.thermAUnassigned || ev["venue_id"] != w.venueA ||
+			ev["severity"] != "warning" || !strings.Contains(ev["message"].(string), "A-2") {
+			t.Errorf("event = %v", ev)
+		}
+		kinds := map[string]int{}
+		for _, id := range a.must(req{method: "GET", path: "/api/v1/events?venue_id=" + w.venueA, token: w.adminA}, 200).ids(t) {
+			kinds[a.must(req{method: "GET", path: "/api/v1/events/" + id, token: w.reg}, 200).str(t, "kind")]++
+		}
+		if kinds["device_overdue"] != 1 || kinds["task_overdue"] != 1 {
+			t.Errorf("events in venue A by kind = %v; want one device_overdue and one task_overdue", kinds)
+		}
+		tasks := a.must(req{method: "GET", path: "/api/v1/tasks?thermometer_id=" + w.thermAUnassigned, token: w.adminA}, 200).json(t)
+		if task := tasks["items"].([]any)[0].(map[string]any); task["overdue_since"] == nil {
+			t.Errorf("the overdue device's task has no overdue_since: %v", task)
+		}
+		// Not assigned to an institute: no institute sees it; B sees nothing.
+		for _, tok := range []string{w.instTok, w.adminB, w.firmTok} {
+			if ids := a.must(req{method: "GET", path: "/api/v1/events", token: tok}, 200).ids(t); len(ids) != 0 {
+				t.Errorf("a stranger to venue A sees %d events", len(ids))
+			}
+		}
+		if ids := a.must(req{method: "GET", path: "/api/v1/events?kind=device_overdue&since=2000-01-01", token: w.reg}, 200).ids(t); len(ids) != 1 {
+			t.Errorf("regulator sees %d device_overdue events, want 1", len(ids))
+		}
+		// A second run raises nothing new.
+		r := a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/overdue/run", token: w.reg}, 200).json(t)
+		if r["items"] != float64(0) {
+			t.Errorf("second overdue run = %v; want 0 items", r)
+		}
+		bad := a.must(req{method: "GET", path: "/api/v1/events?kind=late&venue_id=1&since=soon", token: w.reg}, 422)
+		if f := bad.fields(t); len(f) != 3 {
+			t.Errorf("bad event filters reported %v", f)
 		}
 	})
 }

@@ -29,6 +29,7 @@ var exemptFromTenancy = map[string]string{
 	"POST /api/v1/venues":                   "creates the caller's own venue; no other tenant's id is involved",
 	"GET /api/v1/tasks":                     "list: checked by TestListsNeverLeak",
 	"GET /api/v1/visits":                    "list: checked by TestListsNeverLeak",
+	"GET /api/v1/events":                    "list: checked by TestListsNeverLeak",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 }
@@ -64,6 +65,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/elevators/:id/retire", req{method: "POST", path: "/api/v1/elevators/" + w.elevA + "/retire", token: B}},
 		{"GET /api/v1/tasks/:id", req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: B}},
 		{"GET /api/v1/visits/:id", req{method: "GET", path: "/api/v1/visits/" + w.visitA, token: B}},
+		{"GET /api/v1/events/:id", req{method: "GET", path: "/api/v1/events/" + w.eventA, token: B}},
 		{"POST /api/v1/visits/:id/confirm", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/confirm", token: B}},
 		{"POST /api/v1/visits/:id/start", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/start", token: B}},
 		{"POST /api/v1/visits/:id/complete", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/complete", token: B}},
@@ -126,7 +128,7 @@ func TestEveryRouteHasATenancyCase(t *testing.T) {
 func TestListsNeverLeak(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a)
-		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA}
+		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -140,6 +142,7 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/tasks?institute_id=" + w.inst, "/api/v1/tasks?state=open",
 			"/api/v1/visits", "/api/v1/visits?venue_id=" + w.venueA, "/api/v1/visits?institute_id=" + w.inst,
 			"/api/v1/visits?state=planned&from=2000-01-01&to=2100-01-01",
+			"/api/v1/events", "/api/v1/events?venue_id=" + w.venueA, "/api/v1/events?kind=device_overdue&since=2000-01-01",
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)
