@@ -90,10 +90,13 @@ type Thermometer struct {
 	IntervalDays      int
 	LastCalibratedAt  *time.Time
 	NextDueAt         time.Time
-	Version           int
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	RetiredAt         *time.Time
+	// DueState is derived when read: NextDueAt judged as a calendar date in
+	// the venue's time zone against today there ("" for retired devices).
+	DueState  DueState
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	RetiredAt *time.Time
 }
 
 // Resolve fills defaults from the profile, checks every field and derives

@@ -117,6 +117,7 @@ type thermometerJSON struct {
 	IntervalDays      int        `json:"calibration_interval_days"`
 	LastCalibratedAt  *time.Time `json:"last_calibrated_at"`
 	NextDueAt         time.Time  `json:"next_due_at"`
+	DueState          *string    `json:"due_state"`
 	Version           int        `json:"version"`
 	CreatedAt         time.Time  `json:"created_at"`
 	UpdatedAt         time.Time  `json:"updated_at"`
@@ -133,7 +134,7 @@ func toThermometerJSON(t devices.Thermometer) thermometerJSON {
 		RangeMinC: t.RangeMinC, RangeMaxC: t.RangeMaxC, ToleranceProfile: t.ToleranceProfile, MPEC: t.MPEC,
 		MPEOverrideC: t.MPEOverrideC, MPEOverrideReason: t.MPEOverrideReason, Modes: modes,
 		InstituteID: t.InstituteID, Status: string(t.Status), IntervalDays: t.IntervalDays,
-		LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt, Version: t.Version,
+		LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt, DueState: dueState(t.DueState), Version: t.Version,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
 }
 
@@ -208,4 +209,14 @@ func toAuditJSON(e devices.AuditEvent) auditJSON {
 		out.Changes = devices.Changes{}
 	}
 	return out
+}
+
+// dueState is null for a retired thermometer and for one whose state was
+// not computed (a create or update answers from the written row).
+func dueState(s devices.DueState) *string {
+	if s == "" {
+		return nil
+	}
+	v := string(s)
+	return &v
 }

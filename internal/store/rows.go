@@ -146,6 +146,8 @@ type thermometerRow struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	RetiredAt         *time.Time
+	// VenueTimeZone is read with the venue (withVenueZone), never written.
+	VenueTimeZone string `gorm:"->;column:venue_time_zone"`
 }
 
 func (thermometerRow) TableName() string { return "thermometers" }

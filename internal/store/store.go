@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -38,6 +39,9 @@ type Config struct {
 	MaxOpenConns int
 	// SlowQuery logs queries slower than this at warn; 0 disables.
 	SlowQuery time.Duration
+	// DueHorizonDays is how far ahead a thermometer counts as due soon
+	// (its due_state); 0 means devices.DefaultDueHorizonDays.
+	DueHorizonDays int
 }
 
 // Store implements devices.Registry.
@@ -49,6 +53,30 @@ type Store struct {
 	log     *slog.Logger
 
 	localLocks localLocks // scheduler job locks on SQLite
+	dueHorizon int
+	zones      sync.Map // IANA name -> *time.Location
+}
+
+// zone loads an IANA time zone once; a name the host cannot load (venues
+// are validated when written) is read as UTC.
+func (s *Store) zone(name string) *time.Location {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	s.zones.Store(name, loc)
+	return loc
+}
+
+// withDueState fills t's due state as of now in its venue's zone.
+func (s *Store) withDueState(t devices.Thermometer, zone string) devices.Thermometer {
+	if t.Status != devices.StatusRetired {
+		t.DueState = devices.DueStateAt(t.NextDueAt, s.now(), s.dueHorizon, s.zone(zone))
+	}
+	return t
 }
 
 var _ devices.Registry = (*Store)(nil)
@@ -104,7 +132,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
 	}
-	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log}, nil
+	horizon := cfg.DueHorizonDays
+	if horizon <= 0 {
+		horizon = devices.DefaultDueHorizonDays
+	}
+	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log,
+		dueHorizon: horizon}, nil
 }
 
 // parseURL tells the dialect and the driver DSN apart.

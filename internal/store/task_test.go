@@ -234,3 +234,61 @@ func TestPlanConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestDueState: a thermometer read back carries its due state, judged as a
+// calendar date in its venue's zone: the same instant is overdue in
+// Auckland and still due today (due_soon) in Los Angeles.
+func TestDueState(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		// World clock: 2026-03-01 09:00 UTC = 22:00 in Auckland (NZDT,
+		// +13), 01:00 in Los Angeles (PST, -8).
+		zoned := func(name, tz string) devices.Venue {
+			v := devices.Venue{Name: name, Kind: devices.VenueAirport, RegionCode: "NZ-AUK", TimeZone: tz}
+			if err := st.CreateVenue(w.ctx, w.adminA, &v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		akl, lax := zoned("AKL", "Pacific/Auckland"), zoned("LAX", "America/Los_Angeles")
+		// Due 2026-02-28 20:00 UTC: 2026-03-01 09:00 in Auckland (today
+		// there) and 2026-02-28 12:00 in Los Angeles (yesterday there).
+		due := time.Date(2026, 2, 28, 20, 0, 0, 0, time.UTC)
+		mk := func(venue string, at time.Time) devices.Thermometer {
+			last := at.AddDate(0, 0, -365)
+			return w.thermometer(w.adminA, venue, func(th *devices.Thermometer) {
+				th.IntervalDays, th.LastCalibratedAt = 365, &last
+			})
+		}
+		cases := []struct {
+			name  string
+			th    devices.Thermometer
+			state devices.DueState
+		}{
+			{"Auckland, due today there", mk(akl.ID, due), devices.DueSoon},
+			{"Los Angeles, due yesterday there", mk(lax.ID, due), devices.DueOverdue},
+			{"Los Angeles, due in 30 days", mk(lax.ID, w.clk.Now().AddDate(0, 0, 30)), devices.DueSoon},
+			{"Los Angeles, due in 31 days", mk(lax.ID, w.clk.Now().AddDate(0, 0, 31)), devices.DueOK},
+		}
+		for _, c := range cases {
+			got, err := st.GetThermometer(w.ctx, w.reg, c.th.ID)
+			if err != nil || got.DueState != c.state {
+				t.Errorf("%s: due state %q, %v; want %q", c.name, got.DueState, err, c.state)
+			}
+			list, _, err := st.ListThermometers(w.ctx, w.adminA, devices.ThermometerFilter{VenueID: c.th.VenueID}, devices.Page{Limit: 50})
+			for _, l := range list {
+				if l.ID == c.th.ID && (err != nil || l.DueState != c.state) {
+					t.Errorf("%s: listed due state %q, %v; want %q", c.name, l.DueState, err, c.state)
+				}
+			}
+		}
+		retired, err := st.RetireThermometer(w.ctx, w.adminA, cases[1].th.ID, devices.AnyVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.GetThermometer(w.ctx, w.reg, retired.ID); got.DueState != "" {
+			t.Errorf("a retired thermometer has due state %q, want none", got.DueState)
+		}
+	})
+}

@@ -106,6 +106,13 @@ func (s *Store) CreateThermometer(ctx context.Context, a devices.Actor, t *devic
 	})
 }
 
+// withVenueZone reads each thermometer with its venue's time zone, in
+// which its due state is judged (a join on the venue's primary key).
+func withVenueZone(q *gorm.DB) *gorm.DB {
+	return q.Joins("JOIN venues AS tz_v ON tz_v.id = thermometers.venue_id").
+		Select("thermometers.*, tz_v.time_zone AS venue_time_zone")
+}
+
 func serialConflict(err error) error {
 	err = translate(err, "thermometer")
 	if ce, ok := err.(*devices.ConflictError); ok && ce.Code == "duplicate" {
@@ -119,7 +126,7 @@ func (s *Store) getThermometer(q *gorm.DB, a devices.Actor, id string) (thermome
 	if !devices.IsUUID(id) {
 		return row, fmt.Errorf("thermometer %q: %w", id, devices.ErrNotFound)
 	}
-	err := q.Scopes(thermometerScope(a)).Where("thermometers.id = ?", id).Take(&row).Error
+	err := q.Scopes(thermometerScope(a), withVenueZone).Where("thermometers.id = ?", id).Take(&row).Error
 	return row, translate(err, "thermometer")
 }
 
@@ -129,12 +136,12 @@ func (s *Store) GetThermometer(ctx context.Context, a devices.Actor, id string) 
 	if err != nil {
 		return devices.Thermometer{}, err
 	}
-	return row.toThermometer(), nil
+	return s.withDueState(row.toThermometer(), row.VenueTimeZone), nil
 }
 
 // ListThermometers implements devices.ThermometerStore.
 func (s *Store) ListThermometers(ctx context.Context, a devices.Actor, f devices.ThermometerFilter, p devices.Page) ([]devices.Thermometer, string, error) {
-	q := s.db.WithContext(ctx).Model(&thermometerRow{}).Scopes(thermometerScope(a))
+	q := s.db.WithContext(ctx).Model(&thermometerRow{}).Scopes(thermometerScope(a), withVenueZone)
 	if f.VenueID != "" {
 		q = q.Where("thermometers.venue_id = ?", f.VenueID)
 	}
@@ -167,7 +174,7 @@ func (s *Store) ListThermometers(ctx context.Context, a devices.Actor, f devices
 	rows, next := cutPage(rows, p.Limit, func(r thermometerRow) string { return r.ID })
 	out := make([]devices.Thermometer, len(rows))
 	for i, r := range rows {
-		out[i] = r.toThermometer()
+		out[i] = s.withDueState(r.toThermometer(), r.VenueTimeZone)
 	}
 	return out, next, nil
 }
