@@ -41,7 +41,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	if cfg.Embedded() {
 		log.Warn("using the embedded SQLite database; set DATABASE_URL=postgres://… for production", "path", cfg.DatabaseURL)
 	}
-	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery},
+	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery,
+		DueHorizonDays: cfg.DueHorizonDays},
 		log.With("component", "store"))
 	if err != nil {
 		return nil, err
