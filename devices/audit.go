@@ -10,6 +10,7 @@ const (
 	ActionTokenIssue  = "token.issue"
 	ActionTokenRevoke = "token.revoke"
 	ActionImport      = "import"
+	ActionRevoke      = "revoke"
 )
 
 // Audited resource names.
@@ -19,7 +20,21 @@ const (
 	ResourceVenue        = "venue"
 	ResourceThermometer  = "thermometer"
 	ResourceElevator     = "elevator"
+	ResourceVisit        = "visit"
+	ResourceRequest      = "calibration_request"
+	ResourceFeed         = "calendar_feed"
 )
+
+// AuditResources lists every resource the audit log names; the OpenAPI
+// document's AuditResource enum must match it (a test checks).
+var AuditResources = []string{ResourceOrganization, ResourceToken, ResourceVenue, ResourceThermometer, ResourceElevator,
+	ResourceVisit, ResourceRequest, ResourceFeed}
+
+// AuditActions lists every action the audit log records: the registry's,
+// and the workflow actions of visits and requests.
+var AuditActions = []string{ActionCreate, ActionUpdate, ActionRetire, ActionTokenIssue, ActionTokenRevoke, ActionImport, ActionRevoke,
+	string(VisitConfirm), string(VisitStart), string(VisitComplete), string(VisitCancel),
+	string(RequestAccept), string(RequestPropose), string(RequestDecline), string(RequestAcceptProposal), string(RequestWithdraw)}
 
 // AuditEvent records who changed what and when. The log is append-only: no
 // method updates or deletes an event.

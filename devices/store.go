@@ -109,6 +109,8 @@ type Registry interface {
 	TaskStore
 	VisitStore
 	EventStore
+	RequestStore
+	FeedStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

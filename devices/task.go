@@ -58,6 +58,7 @@ type Task struct {
 	OperatorOrgID  string
 	InstituteID    *string
 	VisitID        *string    // the visit it is planned in, if any
+	RequestID      *string    // the venue's request it answers (kind venue_request)
 	OverdueSince   *time.Time // when the overdue job found it past due; nil while not
 	DueAt          time.Time
 	DueOn          string // the due date in the venue's time zone, YYYY-MM-DD

@@ -197,6 +197,8 @@ type world struct {
 	taskA                            string // the calibration task of thermA
 	visitA                           string // the institute's planned visit to venueA
 	eventA                           string // an overdue event about operator A's thermometer
+	requestA                         string // a calibration request of operator A (made by a.request)
+	feedA                            string // operator A's calendar feed of venueA (made by a.feed)
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -294,4 +296,20 @@ func mustJSON(t testing.TB, b []byte, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", b, err)
 	}
+}
+
+// request makes operator A's calibration request for thermA and returns
+// its id.
+func (a *api) request(w *world) string {
+	return a.must(req{method: "POST", path: "/api/v1/requests", token: w.adminA, body: map[string]any{"venue_id": w.venueA,
+		"thermometer_ids": []string{w.thermA}, "reason": "readings look high", "window_from": "2026-12-01",
+		"window_to": "2026-12-10"}}, 201).str(a.t, "id")
+}
+
+// feed makes operator A's calendar feed of venueA and returns its id and
+// its URL (which carries the secret).
+func (a *api) feed(w *world) (id, url string) {
+	r := a.must(req{method: "POST", path: "/api/v1/feeds", token: w.adminA, body: map[string]any{"kind": "venue",
+		"subject_id": w.venueA, "name": "Terminal 2 calibrations"}}, 201)
+	return r.str(a.t, "id"), r.str(a.t, "url")
 }

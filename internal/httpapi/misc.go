@@ -31,11 +31,10 @@ func (s *Server) getProfile(c *gin.Context) {
 	c.JSON(http.StatusOK, toProfileJSON(p))
 }
 
-var auditResources = []string{devices.ResourceOrganization, devices.ResourceToken, devices.ResourceVenue,
-	devices.ResourceThermometer, devices.ResourceElevator}
-
-var auditActions = []string{devices.ActionCreate, devices.ActionUpdate, devices.ActionRetire,
-	devices.ActionTokenIssue, devices.ActionTokenRevoke, devices.ActionImport}
+var (
+	auditResources = devices.AuditResources
+	auditActions   = devices.AuditActions
+)
 
 func (s *Server) listAudit(c *gin.Context) {
 	q := newQuery(c, "org_id", "resource", "resource_id", "action", "since", "until")

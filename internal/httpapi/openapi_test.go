@@ -66,6 +66,8 @@ func loadOpenAPISpec() (*openapi3.T, routers.Router, *openapi3filter.Options, er
 			openapiSpec.err = fmt.Errorf("route openapi.json: %w", err)
 			return
 		}
+		// Calendar feeds are text: validate them as a string body.
+		openapi3filter.RegisterBodyDecoder("text/calendar", openapi3filter.FileBodyDecoder)
 		openapiSpec.doc, openapiSpec.router = doc, router
 		openapiSpec.opts = &openapi3filter.Options{
 			// A status the document does not list for the operation is a
@@ -216,7 +218,8 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil {
 		t.Errorf("global security = %v, want bearerAuth", doc.Security)
 	}
-	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/v1/openapi.json": true}
+	public := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/v1/openapi.json": true,
+		"GET /feeds/{file}": true} // the secret in the path is the credential
 	ids := map[string]string{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -277,10 +280,13 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		"ThermometerStatus": enumStrings(devices.ThermometerStatuses),
 		"ReadingMode":       {string(devices.ModeCalibration), string(devices.ModeBody)},
 		"ElevatorStatus":    enumStrings(devices.ElevatorStatuses),
-		"AuditResource": {devices.ResourceOrganization, devices.ResourceToken, devices.ResourceVenue,
-			devices.ResourceThermometer, devices.ResourceElevator},
-		"AuditAction": {devices.ActionCreate, devices.ActionUpdate, devices.ActionRetire,
-			devices.ActionTokenIssue, devices.ActionTokenRevoke, devices.ActionImport},
+		"AuditResource":     devices.AuditResources,
+		"AuditAction":       devices.AuditActions,
+		"TaskState":         enumStrings(devices.TaskStates),
+		"TaskKind":          enumStrings(devices.TaskKinds),
+		"VisitState":        enumStrings(devices.VisitStates),
+		"RequestState":      enumStrings(devices.RequestStates),
+		"EventKind":         enumStrings(devices.EventKinds),
 	}
 	for name, w := range want {
 		s := doc.Components.Schemas[name]
@@ -364,6 +370,7 @@ type specServer struct {
 	task        string
 	visit       string
 	event       string
+	request     string
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -465,6 +472,9 @@ func (s *specServer) populate() {
 	s.json("POST", "/api/v1/scheduler/jobs/overdue/run", s.regTok, nil, nil, 200)
 	events, _ := s.json("GET", "/api/v1/events", s.regTok, nil, nil, 200)
 	s.event = events["items"].([]any)[0].(map[string]any)["id"].(string)
+	r, _ := s.json("POST", "/api/v1/requests", s.opTok, map[string]any{"venue_id": s.venue, "thermometer_ids": []string{s.therm},
+		"reason": "readings look high", "window_from": "2026-12-01", "window_to": "2026-12-05"}, nil, 201)
+	s.request = r["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -705,6 +715,8 @@ func (s *specServer) fill(path string) string {
 		id = s.visit
 	case strings.HasPrefix(path, "/api/v1/events/"):
 		id = s.event
+	case strings.HasPrefix(path, "/api/v1/requests/"):
+		id = s.request
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

@@ -13,6 +13,8 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(s.prom))
 	e.GET("/api/v1/openapi.json", s.openAPI)
+	// Calendar feeds: the secret in the path is the credential.
+	e.GET("/feeds/:file", s.serveFeed)
 
 	v1 := e.Group("/api/v1", s.authenticate)
 	v1.GET("/me", s.me)
@@ -59,6 +61,19 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/visits/:id/start", s.actOnVisit(devices.VisitStart))
 	v1.POST("/visits/:id/complete", s.actOnVisit(devices.VisitComplete))
 	v1.POST("/visits/:id/cancel", s.actOnVisit(devices.VisitCancel))
+
+	v1.GET("/requests", s.listRequests)
+	v1.POST("/requests", s.createRequest)
+	v1.GET("/requests/:id", s.getRequest)
+	v1.POST("/requests/:id/accept", s.actOnRequest(devices.RequestAccept))
+	v1.POST("/requests/:id/propose", s.actOnRequest(devices.RequestPropose))
+	v1.POST("/requests/:id/decline", s.actOnRequest(devices.RequestDecline))
+	v1.POST("/requests/:id/accept-proposal", s.actOnRequest(devices.RequestAcceptProposal))
+	v1.POST("/requests/:id/withdraw", s.actOnRequest(devices.RequestWithdraw))
+
+	v1.GET("/feeds", s.listFeeds)
+	v1.POST("/feeds", s.createFeed)
+	v1.POST("/feeds/:id/revoke", s.revokeFeed)
 
 	v1.GET("/events", s.listEvents)
 	v1.GET("/events/:id", s.getEvent)

@@ -20,6 +20,7 @@ type taskJSON struct {
 	OperatorOrgID  string     `json:"operator_org_id"`
 	InstituteID    *string    `json:"institute_id"`
 	VisitID        *string    `json:"visit_id"`
+	RequestID      *string    `json:"request_id"`
 	OverdueSince   *time.Time `json:"overdue_since"`
 	DueAt          time.Time  `json:"due_at"`
 	DueOn          string     `json:"due_on"`
@@ -34,7 +35,7 @@ type taskJSON struct {
 
 func toTaskJSON(t devices.Task) taskJSON {
 	return taskJSON{ID: t.ID, Kind: string(t.Kind), ThermometerID: t.ThermometerID, VenueID: t.VenueID,
-		OperatorOrgID: t.OperatorOrgID, InstituteID: t.InstituteID, VisitID: t.VisitID, OverdueSince: t.OverdueSince, DueAt: t.DueAt, DueOn: t.DueOn,
+		OperatorOrgID: t.OperatorOrgID, InstituteID: t.InstituteID, VisitID: t.VisitID, RequestID: t.RequestID, OverdueSince: t.OverdueSince, DueAt: t.DueAt, DueOn: t.DueOn,
 		State: string(t.State), Priority: t.Priority, PriorityReason: t.PriorityReason,
 		CancelReason: t.CancelReason, Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }

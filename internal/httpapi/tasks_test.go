@@ -134,3 +134,87 @@ func TestEventsAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestsAPI: the request workflow through HTTP, with its refusals.
+func TestRequestsAPI(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		bad := a.must(req{method: "POST", path: "/api/v1/requests", token: w.adminA, body: map[string]any{"venue_id": w.venueA,
+			"thermometer_ids": []string{w.thermAUnassigned}, "reason": "x", "window_from": "2026-12-05", "window_to": "2026-12-01"}}, 422)
+		if f := strings.Join(bad.fields(t), ","); !strings.Contains(f, "window_to") {
+			t.Errorf("bad request fields %s", f)
+		}
+		bad = a.must(req{method: "POST", path: "/api/v1/requests", token: w.adminA, body: map[string]any{"venue_id": w.venueA,
+			"thermometer_ids": []string{w.thermAUnassigned}, "reason": "x", "window_from": "2026-12-01", "window_to": "2026-12-05"}}, 422)
+		if f := bad.fields(t); len(f) != 1 || f[0] != "thermometer_ids[0]" {
+			t.Errorf("unassigned thermometer reported as %v", f)
+		}
+		id := a.request(w)
+		base := "/api/v1/requests/" + id
+		a.must(req{method: "POST", path: base + "/accept-proposal", token: w.adminA}, 409)
+		a.must(req{method: "POST", path: base + "/propose", token: w.adminA, body: map[string]any{"proposed_from": "2026-12-14", "proposed_to": "2026-12-18"}}, 403)
+		p := a.must(req{method: "POST", path: base + "/propose", token: w.instTok, header: map[string]string{"If-Match": `"1"`},
+			body: map[string]any{"proposed_from": "2026-12-14", "proposed_to": "2026-12-18", "note": "we are nearby that week"}}, 200).json(t)
+		if p["state"] != "proposed" || p["proposed_to"] != "2026-12-18" {
+			t.Errorf("proposal = %v", p)
+		}
+		r := a.must(req{method: "POST", path: base + "/accept-proposal", token: w.memberA}, 200).json(t)
+		// thermA already had its plan task, so acceptance adds none.
+		if r["state"] != "accepted" || len(r["task_ids"].([]any)) != 0 {
+			t.Errorf("accepted = %v", r)
+		}
+		a.must(req{method: "POST", path: base + "/withdraw", token: w.adminA}, 409)
+		a.must(req{method: "POST", path: base + "/decline", token: w.instTok, body: map[string]any{"note": " "}}, 409)
+		listed := a.must(req{method: "GET", path: "/api/v1/requests?state=accepted", token: w.instTok}, 200).ids(t)
+		if len(listed) != 1 || listed[0] != id {
+			t.Errorf("institute's accepted requests = %v", listed)
+		}
+	})
+}
+
+// TestCalendarFeeds: an operator subscribes to its venue's visits and an
+// institute to its own; the secret URL serves RFC 5545 without a token;
+// a moved visit keeps its UID with a higher SEQUENCE; a revoked feed or
+// a guessed secret is a 404; strangers cannot subscribe.
+func TestCalendarFeeds(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		_, venueURL := a.feed(w)
+		if !strings.HasPrefix(venueURL, "/feeds/cdf_") || !strings.HasSuffix(venueURL, ".ics") {
+			t.Fatalf("feed url %q", venueURL)
+		}
+		cal := a.do(req{method: "GET", path: venueURL})
+		body := string(cal.Body)
+		if cal.Status != 200 || !strings.HasPrefix(cal.Header.Get("Content-Type"), "text/calendar") ||
+			!strings.Contains(body, "BEGIN:VCALENDAR\r\n") || !strings.Contains(body, "UID:"+w.visitA+"@calibd\r\n") ||
+			!strings.Contains(body, "STATUS:TENTATIVE") || !strings.Contains(body, "SEQUENCE:1") {
+			t.Fatalf("venue feed = %d %q:\n%s", cal.Status, cal.Header.Get("Content-Type"), body)
+		}
+		// The institute confirms the visit: same UID, higher sequence.
+		a.must(req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/confirm", token: w.instTok}, 200)
+		body = string(a.must(req{method: "GET", path: venueURL}, 200).Body)
+		if !strings.Contains(body, "UID:"+w.visitA+"@calibd") || !strings.Contains(body, "SEQUENCE:2") || !strings.Contains(body, "STATUS:CONFIRMED") {
+			t.Errorf("feed after confirming:\n%s", body)
+		}
+
+		inst := a.must(req{method: "POST", path: "/api/v1/feeds", token: w.instTok, body: map[string]any{"kind": "institute",
+			"subject_id": w.inst, "name": "lab visits"}}, 201)
+		if b := string(a.must(req{method: "GET", path: inst.str(t, "url")}, 200).Body); !strings.Contains(b, w.visitA) {
+			t.Errorf("institute feed lacks its visit:\n%s", b)
+		}
+		// Nobody subscribes to what is not theirs.
+		a.must(req{method: "POST", path: "/api/v1/feeds", token: w.inst2Tok, body: map[string]any{"kind": "institute", "subject_id": w.inst, "name": "x"}}, 404)
+		a.must(req{method: "POST", path: "/api/v1/feeds", token: w.instTok, body: map[string]any{"kind": "venue", "subject_id": w.venueA, "name": "x"}}, 403)
+		bad := a.must(req{method: "POST", path: "/api/v1/feeds", token: w.adminA, body: map[string]any{"kind": "weekly", "subject_id": "x", "name": ""}}, 422)
+		if f := bad.fields(t); len(f) != 3 {
+			t.Errorf("bad feed fields %v", f)
+		}
+		if ids := a.must(req{method: "GET", path: "/api/v1/feeds", token: w.instTok}, 200).ids(t); len(ids) != 1 || ids[0] != inst.str(t, "id") {
+			t.Errorf("institute lists feeds %v", ids)
+		}
+		a.must(req{method: "POST", path: "/api/v1/feeds/" + inst.str(t, "id") + "/revoke", token: w.instTok}, 200)
+		a.must(req{method: "GET", path: inst.str(t, "url")}, 404)
+		a.must(req{method: "GET", path: "/feeds/cdf_guessed.ics"}, 404)
+		a.must(req{method: "GET", path: "/feeds/nothing"}, 404)
+	})
+}

@@ -30,6 +30,8 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/tasks":                     "list: checked by TestListsNeverLeak",
 	"GET /api/v1/visits":                    "list: checked by TestListsNeverLeak",
 	"GET /api/v1/events":                    "list: checked by TestListsNeverLeak",
+	"GET /api/v1/requests":                  "list: checked by TestListsNeverLeak",
+	"GET /api/v1/feeds":                     "list: checked by TestListsNeverLeak (each organization sees its own feeds)",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 }
@@ -66,6 +68,17 @@ func tenancyCases(w *world) []tenancyCase {
 		{"GET /api/v1/tasks/:id", req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: B}},
 		{"GET /api/v1/visits/:id", req{method: "GET", path: "/api/v1/visits/" + w.visitA, token: B}},
 		{"GET /api/v1/events/:id", req{method: "GET", path: "/api/v1/events/" + w.eventA, token: B}},
+		{"POST /api/v1/requests", req{method: "POST", path: "/api/v1/requests", token: B, body: map[string]any{"venue_id": w.venueA,
+			"thermometer_ids": []string{w.thermA}, "reason": "x", "window_from": "2026-12-01", "window_to": "2026-12-02"}}},
+		{"GET /api/v1/requests/:id", req{method: "GET", path: "/api/v1/requests/" + w.requestA, token: B}},
+		{"POST /api/v1/feeds", req{method: "POST", path: "/api/v1/feeds", token: B, body: map[string]any{"kind": "venue", "subject_id": w.venueA, "name": "x"}}},
+		{"POST /api/v1/feeds/:id/revoke", req{method: "POST", path: "/api/v1/feeds/" + w.feedA + "/revoke", token: B}},
+		{"POST /api/v1/requests/:id/accept", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/accept", token: B}},
+		{"POST /api/v1/requests/:id/propose", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/propose", token: B,
+			body: map[string]any{"proposed_from": "2026-12-03", "proposed_to": "2026-12-04"}}},
+		{"POST /api/v1/requests/:id/decline", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/decline", token: B, body: map[string]any{"note": "x"}}},
+		{"POST /api/v1/requests/:id/accept-proposal", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/accept-proposal", token: B}},
+		{"POST /api/v1/requests/:id/withdraw", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/withdraw", token: B}},
 		{"POST /api/v1/visits/:id/confirm", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/confirm", token: B}},
 		{"POST /api/v1/visits/:id/start", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/start", token: B}},
 		{"POST /api/v1/visits/:id/complete", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/complete", token: B}},
@@ -81,6 +94,8 @@ func tenancyCases(w *world) []tenancyCase {
 func TestAnotherTenantGets404(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a)
+		w.requestA = a.request(w)
+		w.feedA, _ = a.feed(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
 			r := a.do(tc.req)
@@ -128,7 +143,9 @@ func TestEveryRouteHasATenancyCase(t *testing.T) {
 func TestListsNeverLeak(t *testing.T) {
 	eachAPI(t, func(t *testing.T, a *api) {
 		w := newWorld(t, a)
-		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA}
+		w.requestA = a.request(w)
+		w.feedA, _ = a.feed(w)
+		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -143,6 +160,8 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/visits", "/api/v1/visits?venue_id=" + w.venueA, "/api/v1/visits?institute_id=" + w.inst,
 			"/api/v1/visits?state=planned&from=2000-01-01&to=2100-01-01",
 			"/api/v1/events", "/api/v1/events?venue_id=" + w.venueA, "/api/v1/events?kind=device_overdue&since=2000-01-01",
+			"/api/v1/requests", "/api/v1/requests?venue_id=" + w.venueA, "/api/v1/requests?institute_id=" + w.inst + "&state=requested",
+			"/api/v1/feeds",
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)

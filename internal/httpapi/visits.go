@@ -66,32 +66,12 @@ func (s *Server) getVisit(c *gin.Context) {
 // cancel), or If-Match.
 func (s *Server) actOnVisit(action devices.VisitAction) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		version, reason := devices.AnyVersion, ""
-		if c.Request.ContentLength != 0 && c.Request.Body != nil && c.Request.Body != http.NoBody {
-			o, err := s.readObject(c)
-			if err != nil {
-				s.fail(c, err)
-				return
-			}
-			v, err := s.version(c, o, false)
-			if err != nil {
-				s.fail(c, err)
-				return
-			}
-			version, reason = v, deref(o.str("reason"))
-			if err := o.done(); err != nil {
-				s.fail(c, err)
-				return
-			}
-		} else {
-			v, err := s.version(c, nil, false)
-			if err != nil {
-				s.fail(c, err)
-				return
-			}
-			version = v
+		version, f, err := s.actionBody(c, "reason")
+		if err != nil {
+			s.fail(c, err)
+			return
 		}
-		v, err := s.reg.ActOnVisit(c.Request.Context(), actorOf(c), c.Param("id"), version, action, reason)
+		v, err := s.reg.ActOnVisit(c.Request.Context(), actorOf(c), c.Param("id"), version, action, f["reason"])
 		one(s, c, http.StatusOK, v, err, toVisitJSON, v.Version)
 	}
 }
@@ -176,4 +156,27 @@ func (s *Server) putCalendar(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, toCalendarJSON(c.Param("id"), saved, v))
+}
+
+// actionBody reads a workflow action's optional body: the version read
+// (or If-Match) and the named string fields; every field is optional here,
+// the store says which an action needs.
+func (s *Server) actionBody(c *gin.Context, fields ...string) (int, map[string]string, error) {
+	out := map[string]string{}
+	if c.Request.ContentLength == 0 || c.Request.Body == nil || c.Request.Body == http.NoBody {
+		v, err := s.version(c, nil, false)
+		return v, out, err
+	}
+	o, err := s.readObject(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := s.version(c, o, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, f := range fields {
+		out[f] = deref(o.str(f))
+	}
+	return v, out, o.done()
 }

@@ -51,6 +51,7 @@ type taskRow struct {
 	OperatorOrgID  string
 	InstituteID    *string
 	VisitID        *string
+	RequestID      *string
 	OverdueSince   *time.Time
 	DueAt          time.Time
 	DueOn          calendarDate
@@ -67,7 +68,7 @@ func (taskRow) TableName() string { return "calibration_tasks" }
 
 func (r taskRow) toTask() devices.Task {
 	return devices.Task{ID: r.ID, Kind: devices.TaskKind(r.Kind), ThermometerID: r.ThermometerID, VenueID: r.VenueID,
-		OperatorOrgID: r.OperatorOrgID, InstituteID: r.InstituteID, VisitID: r.VisitID, OverdueSince: utcPtr(r.OverdueSince), DueAt: r.DueAt.UTC(), DueOn: string(r.DueOn),
+		OperatorOrgID: r.OperatorOrgID, InstituteID: r.InstituteID, VisitID: r.VisitID, RequestID: r.RequestID, OverdueSince: utcPtr(r.OverdueSince), DueAt: r.DueAt.UTC(), DueOn: string(r.DueOn),
 		State: devices.TaskState(r.State), Priority: r.Priority, PriorityReason: r.PriorityReason,
 		CancelReason: r.CancelReason, Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }

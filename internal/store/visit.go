@@ -331,7 +331,7 @@ func (s *Store) ActOnVisit(ctx context.Context, a devices.Actor, id string, vers
 }
 
 // ResourceVisit names visits in the audit log.
-const ResourceVisit = "visit"
+const ResourceVisit = devices.ResourceVisit
 
 // PlanVisits implements devices.VisitStore: each institute with open tasks
 // or planned visits is planned in its own transaction.
