@@ -9,6 +9,8 @@
 //	load    an HTTP load generator (one keep-alive connection per goroutine)
 //	        reporting requests/s, exact latency percentiles and errors
 //	import  time 10,000-row CSV imports through calibd's HTTP API
+//	schedule time a scheduler tick (plan, then visits: calibd's own store
+//	        code) with a chosen number of thermometers due
 //	report  turn the collected results into the table in BENCHMARKS.md
 //
 // It only ever talks to loopback addresses.
@@ -35,6 +37,7 @@ Usage:
                       [--token T] [--conns 2] [--duration 10s] [--warmup 2s] [--max-requests N]
                       [--server NAME] [--json-out results.jsonl] [--verify]
   calibd-bench import --target BASE_URL --token T [--venue ID] [--rows 10000] [--runs 3] [--json-out FILE]
+  calibd-bench schedule --db URL [--due 10000] [--runs 3] [--json-out FILE]
   calibd-bench report --results results.jsonl [--import import.json] [--db URL] [--doc docs/BENCHMARKS.md]
 
 BASE_URL is http://127.0.0.1:PORT/api/v1 for calibd and http://127.0.0.1:PORT for the bare server.
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return loadCmd(ctx, args, stdout)
 	case "import":
 		return importCmd(ctx, args, stdout)
+	case "schedule":
+		return scheduleCmd(ctx, args, stdout)
 	case "report":
 		return reportCmd(ctx, args, stdout)
 	case "help", "-h", "--help":
