@@ -646,8 +646,17 @@ func (s *Store) issue(tx *gorm.DB, a devices.Actor, x issueArgs) (resultRow, err
 	if err := s.applyCalibration(tx, a, th, current, after, row, now); err != nil {
 		return resultRow{}, err
 	}
-	if verdict == devices.VerdictIndeterminate {
+	// A device that failed or could not be judged stays out of use until
+	// it passes: it gets a recheck task (after repair or adjustment), since
+	// its due date, and so the plan job's key, has not moved.
+	switch verdict {
+	case devices.VerdictIndeterminate:
 		why := fmt.Sprintf("indeterminate result %s: re-test", row.CertificateNo)
+		if err := s.recheckAfterIndeterminate(tx, th, row.TaskID, why, now, loc); err != nil {
+			return resultRow{}, err
+		}
+	case devices.VerdictFail:
+		why := fmt.Sprintf("failed calibration %s: re-calibrate after repair or adjustment", row.CertificateNo)
 		if err := s.recheckAfterIndeterminate(tx, th, row.TaskID, why, now, loc); err != nil {
 			return resultRow{}, err
 		}
@@ -740,8 +749,8 @@ func equalTimePtr(x, y *time.Time) bool {
 	return x.Equal(*y)
 }
 
-// recheckAfterIndeterminate opens a re-test task for a quarantined
-// thermometer unless it has an active task other than the result's own
+// recheckAfterIndeterminate opens a re-test task for a quarantined or
+// failed thermometer unless it has an active task other than the result's own
 // (which the caller completes). It is due today in the venue's
 // zone, or on the first later day whose (kind, thermometer, date) key is
 // free: a re-check completed today holds today's.

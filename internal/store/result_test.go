@@ -81,29 +81,6 @@ func (w *resultWorld) startTasks() map[string]devices.Task {
 	return out
 }
 
-// openVenueRequest inserts an open venue_request task for th, as a venue
-// operator's request would (no API creates one yet); startTasks then
-// schedules and starts it.
-func (w *resultWorld) openVenueRequest(th devices.Thermometer, dueOn string) {
-	w.t.Helper()
-	now := w.clk.Now().Format("2006-01-02 15:04:05") + "+00:00"
-	q := fmt.Sprintf(`INSERT INTO calibration_tasks (id, kind, thermometer_id, venue_id, operator_org_id, institute_id,
-		due_at, due_on, state, priority, priority_reason, version, created_at, updated_at)
-		VALUES ('%s', 'venue_request', '%s', '%s', '%s', '%s', '%s', '%s', 'open', 0, 'operator request', 1, '%s', '%s')`,
-		newUUID(w.t), th.ID, th.VenueID, th.OperatorOrgID, w.inst.ID, now, dueOn, now, now)
-	if _, err := w.st.SQLDB().ExecContext(w.ctx, q); err != nil {
-		w.t.Fatalf("insert venue request: %v", err)
-	}
-}
-
-var uuidSeq int
-
-func newUUID(tb testing.TB) string {
-	tb.Helper()
-	uuidSeq++
-	return fmt.Sprintf("00000000-0000-4000-8000-%012d", uuidSeq)
-}
-
 // readings3 is three equal readings.
 func readings3(v float64) []float64 { return []float64{v, v, v} }
 
@@ -278,11 +255,12 @@ func TestRecordResultFail(t *testing.T) {
 		_, err := st.UpdateThermometer(w.ctx, w.adminA, th.ID, devices.AnyVersion, devices.ThermometerPatch{Status: ptr(devices.StatusInService)})
 		wantConflict(t, "operator puts a failed device back in service", err, "invalid_transition")
 
+		// The fail opened a recheck task, most urgent, due today there.
 		w.clk.Set(at(2026, 3, 10, 9))
-		w.openVenueRequest(th, "2026-03-10")
 		again := w.startTasks()[th.ID]
-		if again.Kind != devices.TaskVenueRequest {
-			t.Fatalf("task after the fail = %+v; want the started venue request", again)
+		if again.Kind != devices.TaskRecheck || again.Priority != devices.PriorityOutOfTolerance ||
+			!strings.Contains(again.PriorityReason, r.CertificateNo) {
+			t.Fatalf("task after the fail = %+v; want the started recheck naming %s", again, r.CertificateNo)
 		}
 		performed := at(2026, 3, 11, 2) // 10:00 in Shanghai
 		w.clk.Set(at(2026, 3, 11, 3))
@@ -559,7 +537,7 @@ func TestTraceStandard(t *testing.T) {
 			t.Fatal(err)
 		}
 		rA := w.record(w.instAdmin, tasks[w.thermA.ID], w.std, at(2026, 3, 2, 22), calData())
-		rC := w.record(w.instAdmin, tasks[thC.ID], w.std, at(2026, 3, 2, 23), calData(0, 0.3, 0))
+		rC := w.record(w.instAdmin, tasks[thC.ID], w.std, at(2026, 3, 2, 23), calData(0, 0.1, 0))
 
 		_, err := st.FlagStandardOutOfTolerance(w.ctx, w.instMember, w.std.ID, "drift found")
 		wantIs(t, "member flags", err, devices.ErrForbidden)
