@@ -275,6 +275,12 @@ func TestRecordResultFail(t *testing.T) {
 		if !strings.HasSuffix(r2.CertificateNo, "-2026-000002") {
 			t.Errorf("certificate after a fail = %q, want number 000002", r2.CertificateNo)
 		}
+		// An operator's edit of something else keeps the due date the
+		// result set.
+		edited, err := st.UpdateThermometer(w.ctx, w.adminA, th.ID, devices.AnyVersion, devices.ThermometerPatch{LocationNote: ptr("gate D14")})
+		if err != nil || !edited.NextDueAt.Equal(wantDue) {
+			t.Errorf("after editing the location: due %v, %v; want %v", edited.NextDueAt, err, wantDue)
+		}
 	})
 }
 

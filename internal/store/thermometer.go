@@ -210,6 +210,14 @@ func (s *Store) UpdateThermometer(ctx context.Context, a devices.Actor, id strin
 		if err := newRefChecker(tx).resolveThermometer(&t, s.now); err != nil {
 			return err
 		}
+		// The due date follows the last calibration and the interval; an
+		// edit of anything else (or a move) keeps it, since a recorded
+		// result may have set it to the venue's midnight.
+		_, recal := ch["last_calibrated_at"]
+		_, reint := ch["calibration_interval_days"]
+		if !recal && !reint {
+			t.NextDueAt = row.NextDueAt.UTC()
+		}
 		t.Version++
 		t.UpdatedAt = s.now()
 		if err := saveVersioned(tx, fromThermometer(t), id, row.Version); err != nil {
