@@ -111,6 +111,8 @@ type Registry interface {
 	EventStore
 	RequestStore
 	FeedStore
+	ResultStore
+	CertificateStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

@@ -47,114 +47,114 @@ const DefaultTracedTo = "the national measurement standard of temperature (ITS-9
 type Certificate struct {
 	// Number identifies the certificate uniquely; it is printed on every
 	// page with "page X of Y" and in the end-of-certificate marker.
-	Number string
+	Number string `json:"number"`
 	// Revision is set when this certificate corrects and replaces an
 	// earlier one (§7.8.8); nil for an original issue.
-	Revision *Revision
+	Revision *Revision `json:"revision,omitempty"`
 
 	// Laboratory is the issuing laboratory.
-	Laboratory Party
+	Laboratory Party `json:"laboratory"`
 	// Site is where the calibration was done when that is not the
 	// laboratory, e.g. on site at the venue; nil means at the laboratory.
-	Site *Party
+	Site *Party `json:"site,omitempty"`
 	// Customer is the venue operator that ordered the calibration (the
 	// address is optional).
-	Customer Party
+	Customer Party `json:"customer"`
 
 	// Method names the method document, e.g. "JJF 1107-2003".
-	Method string
+	Method string `json:"method"`
 	// Item is the instrument calibrated.
-	Item Item
+	Item Item `json:"item"`
 
 	// ReceivedOn is the date the item was received or, on site, the date
 	// of the visit.
-	ReceivedOn time.Time
+	ReceivedOn time.Time `json:"received_on"`
 	// CalibratedOn is the date of calibration.
-	CalibratedOn time.Time
+	CalibratedOn time.Time `json:"calibrated_on"`
 	// IssuedAt is the time of issue; it is also the PDF's creation and
 	// modification date.
-	IssuedAt time.Time
+	IssuedAt time.Time `json:"issued_at"`
 
 	// Results are the test points in the order they are printed.
-	Results []Point
+	Results []Point `json:"results"`
 	// Adjustment says what was adjusted or repaired; empty when the item
 	// was not adjusted. When set, every point needs AsLeft (§7.8.4.1 d).
-	Adjustment string
+	Adjustment string `json:"adjustment"`
 	// UncertaintyNote is optional text appended to the standard
 	// uncertainty statement (e.g. the main contributions).
-	UncertaintyNote string
+	UncertaintyNote string `json:"uncertainty_note"`
 	// Ambient are the environmental conditions during calibration.
-	Ambient *Ambient
+	Ambient *Ambient `json:"ambient,omitempty"`
 	// Traceability names the reference standard used.
-	Traceability Traceability
+	Traceability Traceability `json:"traceability"`
 	// Conformity is the statement of conformity; nil when none is made,
 	// in which case no point may carry a verdict.
-	Conformity *Conformity
+	Conformity *Conformity `json:"conformity,omitempty"`
 	// Signatory authorised the certificate.
-	Signatory Signatory
+	Signatory Signatory `json:"signatory"`
 }
 
 // Revision identifies the certificate this one replaces and why.
 type Revision struct {
-	Replaces string // number of the replaced certificate
-	Reason   string
+	Replaces string `json:"replaces"` // number of the replaced certificate
+	Reason   string `json:"reason"`
 }
 
 // Party is an organization with an address. Address may hold line breaks.
 type Party struct {
-	Name    string
-	Address string
+	Name    string `json:"name"`
+	Address string `json:"address"`
 }
 
 // Item describes the instrument calibrated and its condition.
 type Item struct {
-	Type         string // e.g. "Infrared ear thermometer"
-	Manufacturer string
-	Model        string
-	Serial       string
+	Type         string `json:"type"` // e.g. "Infrared ear thermometer"
+	Manufacturer string `json:"manufacturer"`
+	Model        string `json:"model"`
+	Serial       string `json:"serial"`
 	// Location is an optional note on where the item is kept or used,
 	// e.g. "entrance B, security desk".
-	Location string
+	Location string `json:"location"`
 	// Condition is the condition on receipt or at the visit, e.g.
 	// "no visible damage, probe cover fitted".
-	Condition string
+	Condition string `json:"condition"`
 }
 
 // Point is one test point: the reference temperature and the item's
 // readings at it before (AsFound) and after (AsLeft) adjustment.
 type Point struct {
-	ReferenceC float64
-	AsFound    Reading
+	ReferenceC float64 `json:"reference_c"`
+	AsFound    Reading `json:"as_found"`
 	// AsLeft is required when the certificate records an adjustment and
 	// must be nil otherwise.
-	AsLeft *Reading
+	AsLeft *Reading `json:"as_left,omitempty"`
 }
 
 // Reading is the item's result at one test point.
 type Reading struct {
-	MeanC  float64 // mean indication
-	ErrorC float64 // mean indication minus reference
-	UC     float64 // expanded uncertainty U, coverage factor k = 2
+	MeanC  float64 `json:"mean_c"`  // mean indication
+	ErrorC float64 `json:"error_c"` // mean indication minus reference
+	UC     float64 `json:"u_c"`     // expanded uncertainty U, coverage factor k = 2
 	// Verdict is required when the certificate has a Conformity statement
 	// and must be empty otherwise.
-	Verdict Verdict
+	Verdict Verdict `json:"verdict"`
 }
 
 // Ambient are the conditions during calibration.
 type Ambient struct {
-	TemperatureC        float64
-	RelativeHumidityPct float64
+	TemperatureC        float64 `json:"temperature_c"`
+	RelativeHumidityPct float64 `json:"relative_humidity_pct"`
 }
 
 // Traceability is the reference standard through which the results are
 // traceable (§7.8.4.1 c; DOMAIN.md §2.4).
 type Traceability struct {
-	StandardName   string // e.g. "Blackbody radiation source BB-37"
-	StandardSerial string
-	CertificateNo  string    // the standard's own calibration certificate
-	DueDate        time.Time // when the standard's calibration expires
+	StandardName   string    `json:"standard_name"` // e.g. "Blackbody radiation source BB-37"
+	StandardSerial string    `json:"standard_serial"`
+	CertificateNo  string    `json:"certificate_no"` // the standard's own calibration certificate
+	DueDate        time.Time `json:"due_date"`       // when the standard's calibration expires
 	// TracedTo is optional; empty means DefaultTracedTo.
-	TracedTo string
+	TracedTo string `json:"traced_to"`
 }
 
 // DecisionRule names the decision rule of a conformity statement. The
@@ -190,23 +190,23 @@ const (
 
 // Conformity is a statement of conformity to a specification (§7.8.6).
 type Conformity struct {
-	Rule DecisionRule
+	Rule DecisionRule `json:"rule"`
 	// MPEC is the maximum permissible error, ± °C.
-	MPEC float64
+	MPEC float64 `json:"mpe_c"`
 	// Specification optionally names the document the MPE comes from,
 	// e.g. "JJF 1107-2003 §5.1".
-	Specification string
+	Specification string `json:"specification"`
 	// Covers says which results the statement covers: the as-found or the
 	// as-left results, at every test point.
-	Covers Basis
+	Covers Basis `json:"covers"`
 }
 
 // Signatory is who authorised the certificate: a person, or for
 // certificates issued through the API the issuing organization and the
 // name of its token.
 type Signatory struct {
-	Name string
-	Role string // optional, e.g. "Technical manager" or "API token"
+	Name string `json:"name"`
+	Role string `json:"role"` // optional, e.g. "Technical manager" or "API token"
 }
 
 // Validate reports every missing or inconsistent field of c as a

@@ -284,6 +284,57 @@ func (o *object) sub(k string) *object {
 	return &object{prefix: o.name(k) + ".", raw: raw, used: map[string]bool{}, probs: o.probs}
 }
 
+// boolean reads an optional true/false.
+func (o *object) boolean(k string) *bool {
+	v, ok := o.take(k)
+	if !ok {
+		return nil
+	}
+	var b bool
+	if isNull(v) || json.Unmarshal(v, &b) != nil {
+		o.bad(k, "must be true or false")
+		return nil
+	}
+	return &b
+}
+
+// floats reads an optional array of numbers.
+func (o *object) floats(k string) *[]float64 {
+	v, ok := o.take(k)
+	if !ok {
+		return nil
+	}
+	var fs []float64
+	if isNull(v) || json.Unmarshal(v, &fs) != nil {
+		o.bad(k, "must be an array of numbers")
+		return nil
+	}
+	return &fs
+}
+
+// objects reads an optional array of objects; each element reports its
+// problems as k[i].field. The caller passes the elements to done.
+func (o *object) objects(k string) []*object {
+	v, ok := o.take(k)
+	if !ok {
+		return nil
+	}
+	var raws []map[string]json.RawMessage
+	if isNull(v) || json.Unmarshal(v, &raws) != nil {
+		o.bad(k, "must be an array of objects")
+		return nil
+	}
+	out := make([]*object, len(raws))
+	for i, raw := range raws {
+		if raw == nil {
+			o.bad(k+"["+strconv.Itoa(i)+"]", "must be an object")
+			raw = map[string]json.RawMessage{}
+		}
+		out[i] = &object{prefix: o.name(k) + "[" + strconv.Itoa(i) + "].", raw: raw, used: map[string]bool{}, probs: o.probs}
+	}
+	return out
+}
+
 // done reports unknown fields and every problem met while reading.
 func (o *object) done(children ...*object) error {
 	o.unknown()

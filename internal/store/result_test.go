@@ -769,3 +769,26 @@ func TestIntervalPolicies(t *testing.T) {
 		}
 	})
 }
+
+// TestCertificateOf: a result's certificate names the item, the venue,
+// the customer, the laboratory and the standard, for whoever may read the
+// result, and nobody else.
+func TestCertificateOf(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newResultWorld(t, st)
+		task := w.startTasks()[w.thermA.ID]
+		w.clk.Set(at(2026, 3, 3, 9))
+		r := w.record(w.instAdmin, task, w.std, at(2026, 3, 2, 20), calData())
+		for _, a := range []devices.Actor{w.instAdmin, w.adminA, w.reg} {
+			p, err := st.CertificateOf(w.ctx, a, r.ID)
+			if err != nil || p.Result.CertificateNo != r.CertificateNo || p.Thermometer.Serial != w.thermA.Serial ||
+				p.VenueName != w.venueA.Name || p.OperatorName != w.opA.Name || p.InstituteName != w.inst.Name ||
+				p.StandardSerial != w.std.Serial || p.StandardName != w.std.Name || p.ReplacesNo != "" {
+				t.Errorf("CertificateOf as %s = %+v, %v", a.OrgKind, p, err)
+			}
+		}
+		_, err := st.CertificateOf(w.ctx, w.adminB, r.ID)
+		wantIs(t, "operator B reads A's certificate", err, devices.ErrNotFound)
+	})
+}
