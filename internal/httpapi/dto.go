@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"context"
+	"net/http"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/calibd/calibd/devices"
 )
@@ -12,6 +16,23 @@ import (
 type listBody[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
+}
+
+// listPage answers a list that takes no filter but the page: fetch reads
+// one page the actor may see and conv shapes each item.
+func listPage[T, D any](s *Server, c *gin.Context, fetch func(context.Context, devices.Actor, devices.Page) ([]D, string, error), conv func(D) T) {
+	q := newQuery(c)
+	p := q.page()
+	if err := q.done(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := fetch(c.Request.Context(), actorOf(c), p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, list(items, next, conv))
 }
 
 func list[T, D any](items []D, next string, conv func(D) T) listBody[T] {

@@ -54,20 +54,7 @@ func (s *Server) createFeed(c *gin.Context) {
 	c.JSON(http.StatusCreated, out)
 }
 
-func (s *Server) listFeeds(c *gin.Context) {
-	q := newQuery(c)
-	p := q.page()
-	if err := q.done(); err != nil {
-		s.fail(c, err)
-		return
-	}
-	items, next, err := s.reg.ListFeeds(c.Request.Context(), actorOf(c), p)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, list(items, next, toFeedJSON))
-}
+func (s *Server) listFeeds(c *gin.Context) { listPage(s, c, s.reg.ListFeeds, toFeedJSON) }
 
 func (s *Server) revokeFeed(c *gin.Context) {
 	f, err := s.reg.RevokeFeed(c.Request.Context(), actorOf(c), c.Param("id"))

@@ -199,6 +199,7 @@ type world struct {
 	eventA                           string // an overdue event about operator A's thermometer
 	requestA                         string // a calibration request of operator A (made by a.request)
 	feedA                            string // operator A's calendar feed of venueA (made by a.feed)
+	standardA, resultA               string // the institute\'s standard and thermA\'s result (made by a.result)
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -312,4 +313,31 @@ func (a *api) feed(w *world) (id, url string) {
 	r := a.must(req{method: "POST", path: "/api/v1/feeds", token: w.adminA, body: map[string]any{"kind": "venue",
 		"subject_id": w.venueA, "name": "Terminal 2 calibrations"}}, 201)
 	return r.str(a.t, "id"), r.str(a.t, "url")
+}
+
+// calData is a passing ear-thermometer calibration at 35.0, 37.0 and
+// 41.5 °C.
+func calData() map[string]any {
+	pt := func(ref float64) map[string]any {
+		return map[string]any{"reference_c": ref, "as_found_c": []float64{ref + 0.05, ref + 0.05, ref + 0.05}, "u_c": 0.05}
+	}
+	return map[string]any{"mode": "calibration", "rule": "simple_acceptance", "adjusted": false,
+		"ambient": map[string]any{"temp_c": 23.0, "rh_percent": 50.0}, "points": []any{pt(35.0), pt(37.0), pt(41.5)}}
+}
+
+// result registers the institute's blackbody, confirms and starts visitA
+// and records thermA's calibration; it returns the standard and result ids.
+func (a *api) result(w *world) (standard, result string) {
+	now := time.Now().UTC()
+	standard = a.must(req{method: "POST", path: "/api/v1/standards", token: w.instTok, body: map[string]any{
+		"name": "Blackbody BB-37", "serial": "BB-001", "certificate_no": "NIM-2026-0042",
+		"calibrated_at": now.AddDate(0, 0, -30).Format(time.RFC3339), "due_at": now.AddDate(0, 0, 300).Format(time.RFC3339)}}, 201).str(a.t, "id")
+	a.must(req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/confirm", token: w.instTok}, 200)
+	a.must(req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/start", token: w.instTok}, 200)
+	body := calData()
+	body["task_id"], body["standard_id"] = w.taskA, standard
+	// A second on: RFC 3339 drops the sub-second part of the task's creation.
+	body["performed_at"] = now.Add(time.Second).Format(time.RFC3339)
+	result = a.must(req{method: "POST", path: "/api/v1/results", token: w.instTok, body: body}, 201).str(a.t, "id")
+	return standard, result
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -68,6 +69,7 @@ func loadOpenAPISpec() (*openapi3.T, routers.Router, *openapi3filter.Options, er
 		}
 		// Calendar feeds are text: validate them as a string body.
 		openapi3filter.RegisterBodyDecoder("text/calendar", openapi3filter.FileBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/pdf", openapi3filter.FileBodyDecoder)
 		openapiSpec.doc, openapiSpec.router = doc, router
 		openapiSpec.opts = &openapi3filter.Options{
 			// A status the document does not list for the operation is a
@@ -371,6 +373,8 @@ type specServer struct {
 	visit       string
 	event       string
 	request     string
+	standard    string
+	result      string
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -475,6 +479,18 @@ func (s *specServer) populate() {
 	r, _ := s.json("POST", "/api/v1/requests", s.opTok, map[string]any{"venue_id": s.venue, "thermometer_ids": []string{s.therm},
 		"reason": "readings look high", "window_from": "2026-12-01", "window_to": "2026-12-05"}, nil, 201)
 	s.request = r["id"].(string)
+	lab, _ := s.json("POST", "/api/v1/organizations/"+s.institute+"/tokens", s.regTok, map[string]any{"name": "lab", "role": "admin"}, nil, 201)
+	instTok := lab["token"].(string)
+	now := time.Now().UTC()
+	std, _ := s.json("POST", "/api/v1/standards", instTok, map[string]any{"name": "Blackbody", "serial": "BB-1", "certificate_no": "NIM-1",
+		"calibrated_at": now.AddDate(0, 0, -10).Format(time.RFC3339), "due_at": now.AddDate(0, 0, 100).Format(time.RFC3339)}, nil, 201)
+	s.standard = std["id"].(string)
+	s.json("POST", "/api/v1/visits/"+s.visit+"/confirm", instTok, nil, nil, 200)
+	s.json("POST", "/api/v1/visits/"+s.visit+"/start", instTok, nil, nil, 200)
+	body := calData()
+	body["task_id"], body["standard_id"], body["performed_at"] = s.task, s.standard, now.Add(time.Second).Format(time.RFC3339)
+	res, _ := s.json("POST", "/api/v1/results", instTok, body, nil, 201)
+	s.result = res["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -717,6 +733,10 @@ func (s *specServer) fill(path string) string {
 		id = s.event
 	case strings.HasPrefix(path, "/api/v1/requests/"):
 		id = s.request
+	case strings.HasPrefix(path, "/api/v1/standards/"):
+		id = s.standard
+	case strings.HasPrefix(path, "/api/v1/results/"):
+		id = s.result
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

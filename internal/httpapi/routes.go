@@ -71,6 +71,18 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/requests/:id/accept-proposal", s.actOnRequest(devices.RequestAcceptProposal))
 	v1.POST("/requests/:id/withdraw", s.actOnRequest(devices.RequestWithdraw))
 
+	v1.GET("/standards", s.listStandards)
+	v1.POST("/standards", s.createStandard)
+	v1.GET("/standards/:id", s.getStandard)
+	v1.POST("/standards/:id/flag-out-of-tolerance", s.flagStandard)
+
+	v1.GET("/results", s.listResults)
+	v1.POST("/results", s.recordResult)
+	v1.GET("/results/:id", s.getResult)
+	v1.POST("/results/:id/revisions", s.reviseResult)
+	v1.GET("/results/:id/certificate", s.getCertificate)
+	v1.GET("/results/:id/certificate.pdf", s.getCertificate)
+
 	v1.GET("/feeds", s.listFeeds)
 	v1.POST("/feeds", s.createFeed)
 	v1.POST("/feeds/:id/revoke", s.revokeFeed)

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSchedulerAPI: the regulator lists the jobs and runs one now through
@@ -216,5 +217,75 @@ func TestCalendarFeeds(t *testing.T) {
 		a.must(req{method: "GET", path: inst.str(t, "url")}, 404)
 		a.must(req{method: "GET", path: "/feeds/cdf_guessed.ics"}, 404)
 		a.must(req{method: "GET", path: "/feeds/nothing"}, 404)
+	})
+}
+
+// TestResultsAPI: the institute records a passing calibration through
+// HTTP; the device's next due date moves, the certificate is served as
+// JSON and as a byte-identical PDF; refusals name the field; a correction
+// is a new revision; flagging the standard flags the result.
+func TestResultsAPI(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		before := a.must(req{method: "GET", path: "/api/v1/thermometers/" + w.thermA, token: w.adminA}, 200).json(t)
+		std, id := a.result(w)
+		r := a.must(req{method: "GET", path: "/api/v1/results/" + id, token: w.adminA}, 200).json(t)
+		if r["verdict"] != "pass" || r["thermometer_id"] != w.thermA || r["revision"] != float64(1) ||
+			!strings.HasPrefix(r["certificate_no"].(string), "CAL-") || r["device_status"] != "in_service" {
+			t.Errorf("result = %v", r)
+		}
+		after := a.must(req{method: "GET", path: "/api/v1/thermometers/" + w.thermA, token: w.adminA}, 200).json(t)
+		if after["next_due_at"] == before["next_due_at"] || after["last_calibrated_at"] == nil || after["due_state"] != "ok" {
+			t.Errorf("thermometer after a pass: due %v (was %v), state %v", after["next_due_at"], before["next_due_at"], after["due_state"])
+		}
+		task := a.must(req{method: "GET", path: "/api/v1/tasks/" + w.taskA, token: w.instTok}, 200).json(t)
+		if task["state"] != "completed" {
+			t.Errorf("task after its result: %v", task["state"])
+		}
+		cert := a.must(req{method: "GET", path: "/api/v1/results/" + id + "/certificate", token: w.adminA}, 200).json(t)
+		if cert["number"] != r["certificate_no"] || cert["laboratory"].(map[string]any)["name"] != "Institute" ||
+			cert["customer"].(map[string]any)["name"] != "Operator A" || len(cert["results"].([]any)) != 3 {
+			t.Errorf("certificate = %v", cert)
+		}
+		pdf1 := a.must(req{method: "GET", path: "/api/v1/results/" + id + "/certificate.pdf", token: w.instTok}, 200)
+		pdf2 := a.must(req{method: "GET", path: "/api/v1/results/" + id + "/certificate.pdf", token: w.reg}, 200)
+		if !strings.HasPrefix(string(pdf1.Body), "%PDF") || string(pdf1.Body) != string(pdf2.Body) || pdf1.Header.Get("Content-Type") != "application/pdf" {
+			t.Errorf("certificate PDF: %q, %d bytes, identical %v", pdf1.Header.Get("Content-Type"), len(pdf1.Body), string(pdf1.Body) == string(pdf2.Body))
+		}
+
+		// Refusals: a second result for the completed task; bad data named.
+		body := calData()
+		body["task_id"], body["standard_id"], body["performed_at"] = w.taskA, std, time.Now().UTC().Format(time.RFC3339)
+		a.must(req{method: "POST", path: "/api/v1/results", token: w.instTok, body: body}, 409)
+		bad := calData()
+		bad["points"] = []any{map[string]any{"reference_c": 37.0, "as_found_c": []float64{37.1}, "u_c": 0}}
+		// thermB's task is scheduled (its visit planned): it can take a result.
+		taskB := a.must(req{method: "GET", path: "/api/v1/tasks?thermometer_id=" + w.thermB, token: w.instTok}, 200).ids(t)[0]
+		bad["task_id"], bad["standard_id"], bad["performed_at"] = taskB, std, time.Now().UTC().Add(time.Second).Format(time.RFC3339)
+		if f := strings.Join(a.must(req{method: "POST", path: "/api/v1/results", token: w.instTok, body: bad}, 422).fields(t), ","); !strings.Contains(f, "points") {
+			t.Errorf("bad result fields %s", f)
+		}
+		a.must(req{method: "POST", path: "/api/v1/standards", token: w.adminA, body: map[string]any{"name": "x", "serial": "y",
+			"certificate_no": "z", "calibrated_at": "2026-01-01T00:00:00Z", "due_at": "2027-01-01T00:00:00Z"}}, 403)
+
+		// A correction.
+		rev := calData()
+		rev["standard_id"], rev["performed_at"], rev["correction_reason"] = std, r["performed_at"], "ambient RH was mistyped"
+		rev["ambient"] = map[string]any{"temp_c": 23.0, "rh_percent": 45.0}
+		r2 := a.must(req{method: "POST", path: "/api/v1/results/" + id + "/revisions", token: w.instTok, body: rev}, 201).json(t)
+		if r2["revision"] != float64(2) || r2["replaces_id"] != id || !strings.HasSuffix(r2["certificate_no"].(string), "-R2") {
+			t.Errorf("revision = %v", r2)
+		}
+		a.must(req{method: "POST", path: "/api/v1/results/" + id + "/revisions", token: w.instTok, body: rev}, 409)
+
+		// Reverse traceability.
+		tr := a.must(req{method: "POST", path: "/api/v1/standards/" + std + "/flag-out-of-tolerance", token: w.instTok,
+			body: map[string]any{"reason": "drift found by NIM"}}, 200).json(t)
+		if tr["standard"].(map[string]any)["status"] != "out_of_tolerance" || len(tr["flagged"].([]any)) != 2 {
+			t.Errorf("trace report = %v", tr)
+		}
+		if ids := a.must(req{method: "GET", path: "/api/v1/results?flagged=true", token: w.adminA}, 200).ids(t); len(ids) != 2 {
+			t.Errorf("flagged results seen by the operator: %v", ids)
+		}
 	})
 }

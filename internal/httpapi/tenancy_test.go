@@ -32,6 +32,9 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/events":                    "list: checked by TestListsNeverLeak",
 	"GET /api/v1/requests":                  "list: checked by TestListsNeverLeak",
 	"GET /api/v1/feeds":                     "list: checked by TestListsNeverLeak (each organization sees its own feeds)",
+	"GET /api/v1/standards":                 "list: checked by TestListsNeverLeak",
+	"GET /api/v1/results":                   "list: checked by TestListsNeverLeak",
+	"POST /api/v1/standards":                "registers the caller's own standard; non-institutes get 403 (TestResultsAPI)",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 }
@@ -72,6 +75,15 @@ func tenancyCases(w *world) []tenancyCase {
 			"thermometer_ids": []string{w.thermA}, "reason": "x", "window_from": "2026-12-01", "window_to": "2026-12-02"}}},
 		{"GET /api/v1/requests/:id", req{method: "GET", path: "/api/v1/requests/" + w.requestA, token: B}},
 		{"POST /api/v1/feeds", req{method: "POST", path: "/api/v1/feeds", token: B, body: map[string]any{"kind": "venue", "subject_id": w.venueA, "name": "x"}}},
+		{"GET /api/v1/standards/:id", req{method: "GET", path: "/api/v1/standards/" + w.standardA, token: B}},
+		{"POST /api/v1/standards/:id/flag-out-of-tolerance", req{method: "POST", path: "/api/v1/standards/" + w.standardA + "/flag-out-of-tolerance", token: B, body: map[string]any{"reason": "x"}}},
+		{"POST /api/v1/results", req{method: "POST", path: "/api/v1/results", token: B, body: map[string]any{"task_id": w.taskA, "standard_id": w.standardA,
+			"performed_at": "2026-01-01T00:00:00Z", "mode": "calibration", "ambient": map[string]any{"temp_c": 23, "rh_percent": 50}, "points": []any{}}}},
+		{"GET /api/v1/results/:id", req{method: "GET", path: "/api/v1/results/" + w.resultA, token: B}},
+		{"POST /api/v1/results/:id/revisions", req{method: "POST", path: "/api/v1/results/" + w.resultA + "/revisions", token: B, body: map[string]any{"standard_id": w.standardA,
+			"performed_at": "2026-01-01T00:00:00Z", "mode": "calibration", "correction_reason": "x", "points": []any{}}}},
+		{"GET /api/v1/results/:id/certificate", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate", token: B}},
+		{"GET /api/v1/results/:id/certificate.pdf", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate.pdf", token: B}},
 		{"POST /api/v1/feeds/:id/revoke", req{method: "POST", path: "/api/v1/feeds/" + w.feedA + "/revoke", token: B}},
 		{"POST /api/v1/requests/:id/accept", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/accept", token: B}},
 		{"POST /api/v1/requests/:id/propose", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/propose", token: B,
@@ -96,6 +108,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 		w := newWorld(t, a)
 		w.requestA = a.request(w)
 		w.feedA, _ = a.feed(w)
+		w.standardA, w.resultA = a.result(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
 			r := a.do(tc.req)
@@ -145,7 +158,9 @@ func TestListsNeverLeak(t *testing.T) {
 		w := newWorld(t, a)
 		w.requestA = a.request(w)
 		w.feedA, _ = a.feed(w)
-		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA}
+		w.standardA, w.resultA = a.result(w)
+		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
+			w.standardA, w.resultA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -161,7 +176,7 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/visits?state=planned&from=2000-01-01&to=2100-01-01",
 			"/api/v1/events", "/api/v1/events?venue_id=" + w.venueA, "/api/v1/events?kind=device_overdue&since=2000-01-01",
 			"/api/v1/requests", "/api/v1/requests?venue_id=" + w.venueA, "/api/v1/requests?institute_id=" + w.inst + "&state=requested",
-			"/api/v1/feeds",
+			"/api/v1/feeds", "/api/v1/standards", "/api/v1/results", "/api/v1/results?thermometer_id=" + w.thermA + "&flagged=false",
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)
