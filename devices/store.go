@@ -113,6 +113,7 @@ type Registry interface {
 	FeedStore
 	ResultStore
 	CertificateStore
+	DeferralStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

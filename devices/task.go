@@ -110,6 +110,7 @@ type PlanReport struct {
 	Due        int // thermometers due within the horizon without an active task
 	Created    int // tasks created by this run (a concurrent run may have created the rest)
 	Unassigned int // of the due, thermometers with no institute assigned: their tasks wait for one
+	Deferred   int // due dates an active emergency deferral moved first (new registrations, calibrations)
 }
 
 // TaskStore keeps calibration tasks.

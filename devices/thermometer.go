@@ -90,6 +90,10 @@ type Thermometer struct {
 	IntervalDays      int
 	LastCalibratedAt  *time.Time
 	NextDueAt         time.Time
+	// DeferralID names the emergency deferral that moved NextDueAt, and
+	// NormalDueAt is the date it moved from; both nil when not deferred.
+	DeferralID  *string
+	NormalDueAt *time.Time
 	// DueState is derived when read: NextDueAt judged as a calendar date in
 	// the venue's time zone against today there ("" for retired devices).
 	DueState  DueState

@@ -48,8 +48,8 @@ func PlanJob(tasks devices.TaskStore, now func() time.Time, horizonDays int, spe
 				return Result{}, err
 			}
 			return Result{Items: rep.Created, Detail: fmt.Sprintf(
-				"%d thermometers due within %d days without a task; %d tasks created; %d of the due have no institute assigned",
-				rep.Due, horizonDays, rep.Created, rep.Unassigned)}, nil
+				"%d thermometers due within %d days without a task; %d tasks created; %d of the due have no institute assigned; %d due dates deferred by an emergency deferral",
+				rep.Due, horizonDays, rep.Created, rep.Unassigned, rep.Deferred)}, nil
 		},
 	}
 }

@@ -138,6 +138,8 @@ type thermometerJSON struct {
 	IntervalDays      int        `json:"calibration_interval_days"`
 	LastCalibratedAt  *time.Time `json:"last_calibrated_at"`
 	NextDueAt         time.Time  `json:"next_due_at"`
+	DeferralID        *string    `json:"deferral_id"`
+	NormalDueAt       *time.Time `json:"normal_due_at"`
 	DueState          *string    `json:"due_state"`
 	Version           int        `json:"version"`
 	CreatedAt         time.Time  `json:"created_at"`
@@ -155,7 +157,8 @@ func toThermometerJSON(t devices.Thermometer) thermometerJSON {
 		RangeMinC: t.RangeMinC, RangeMaxC: t.RangeMaxC, ToleranceProfile: t.ToleranceProfile, MPEC: t.MPEC,
 		MPEOverrideC: t.MPEOverrideC, MPEOverrideReason: t.MPEOverrideReason, Modes: modes,
 		InstituteID: t.InstituteID, Status: string(t.Status), IntervalDays: t.IntervalDays,
-		LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt, DueState: dueState(t.DueState), Version: t.Version,
+		LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt, DeferralID: t.DeferralID, NormalDueAt: t.NormalDueAt,
+		DueState: dueState(t.DueState), Version: t.Version,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
 }
 

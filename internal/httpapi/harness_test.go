@@ -200,6 +200,7 @@ type world struct {
 	requestA                         string // a calibration request of operator A (made by a.request)
 	feedA                            string // operator A's calendar feed of venueA (made by a.feed)
 	standardA, resultA               string // the institute\'s standard and thermA\'s result (made by a.result)
+	deferralA                        string // a deferral naming venueA only (made by a.deferral)
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -340,4 +341,11 @@ func (a *api) result(w *world) (standard, result string) {
 	body["performed_at"] = now.Add(time.Second).Format(time.RFC3339)
 	result = a.must(req{method: "POST", path: "/api/v1/results", token: w.instTok, body: body}, 201).str(a.t, "id")
 	return standard, result
+}
+
+// deferral declares a deferral naming venueA only, with a window in 2030
+// that moves nothing, and returns its id.
+func (a *api) deferral(w *world) string {
+	return a.must(req{method: "POST", path: "/api/v1/deferrals", token: w.reg, body: map[string]any{"name": "Terminal works",
+		"reason": "terminal closed", "venue_ids": []string{w.venueA}, "window_from": "2030-01-01", "window_to": "2030-01-31"}}, 201).str(a.t, "id")
 }

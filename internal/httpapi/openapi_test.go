@@ -375,6 +375,7 @@ type specServer struct {
 	request     string
 	standard    string
 	result      string
+	deferral    string
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -491,6 +492,9 @@ func (s *specServer) populate() {
 	body["task_id"], body["standard_id"], body["performed_at"] = s.task, s.standard, now.Add(time.Second).Format(time.RFC3339)
 	res, _ := s.json("POST", "/api/v1/results", instTok, body, nil, 201)
 	s.result = res["id"].(string)
+	def, _ := s.json("POST", "/api/v1/deferrals", s.regTok, map[string]any{"name": "Works", "reason": "closed",
+		"venue_ids": []string{s.venue}, "window_from": "2030-01-01", "window_to": "2030-01-31"}, nil, 201)
+	s.deferral = def["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -737,6 +741,8 @@ func (s *specServer) fill(path string) string {
 		id = s.standard
 	case strings.HasPrefix(path, "/api/v1/results/"):
 		id = s.result
+	case strings.HasPrefix(path, "/api/v1/deferrals/"):
+		id = s.deferral
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

@@ -83,6 +83,11 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.GET("/results/:id/certificate", s.getCertificate)
 	v1.GET("/results/:id/certificate.pdf", s.getCertificate)
 
+	v1.GET("/deferrals", s.listDeferrals)
+	v1.POST("/deferrals", s.declareDeferral)
+	v1.GET("/deferrals/:id", s.getDeferral)
+	v1.POST("/deferrals/:id/lift", s.liftDeferral)
+
 	v1.GET("/feeds", s.listFeeds)
 	v1.POST("/feeds", s.createFeed)
 	v1.POST("/feeds/:id/revoke", s.revokeFeed)

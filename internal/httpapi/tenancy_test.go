@@ -34,6 +34,8 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/feeds":                     "list: checked by TestListsNeverLeak (each organization sees its own feeds)",
 	"GET /api/v1/standards":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/results":                   "list: checked by TestListsNeverLeak",
+	"GET /api/v1/deferrals":                 "list: checked by TestListsNeverLeak",
+	"POST /api/v1/deferrals":                "the regulator's declaration over every tenant; others get 403 (TestDeferralsAPI)",
 	"POST /api/v1/standards":                "registers the caller's own standard; non-institutes get 403 (TestResultsAPI)",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
@@ -84,6 +86,8 @@ func tenancyCases(w *world) []tenancyCase {
 			"performed_at": "2026-01-01T00:00:00Z", "mode": "calibration", "correction_reason": "x", "points": []any{}}}},
 		{"GET /api/v1/results/:id/certificate", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate", token: B}},
 		{"GET /api/v1/results/:id/certificate.pdf", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate.pdf", token: B}},
+		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
+		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},
 		{"POST /api/v1/feeds/:id/revoke", req{method: "POST", path: "/api/v1/feeds/" + w.feedA + "/revoke", token: B}},
 		{"POST /api/v1/requests/:id/accept", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/accept", token: B}},
 		{"POST /api/v1/requests/:id/propose", req{method: "POST", path: "/api/v1/requests/" + w.requestA + "/propose", token: B,
@@ -109,6 +113,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 		w.requestA = a.request(w)
 		w.feedA, _ = a.feed(w)
 		w.standardA, w.resultA = a.result(w)
+		w.deferralA = a.deferral(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
 			r := a.do(tc.req)
@@ -159,8 +164,9 @@ func TestListsNeverLeak(t *testing.T) {
 		w.requestA = a.request(w)
 		w.feedA, _ = a.feed(w)
 		w.standardA, w.resultA = a.result(w)
+		w.deferralA = a.deferral(w)
 		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
-			w.standardA, w.resultA}
+			w.standardA, w.resultA, w.deferralA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -177,6 +183,7 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/events", "/api/v1/events?venue_id=" + w.venueA, "/api/v1/events?kind=device_overdue&since=2000-01-01",
 			"/api/v1/requests", "/api/v1/requests?venue_id=" + w.venueA, "/api/v1/requests?institute_id=" + w.inst + "&state=requested",
 			"/api/v1/feeds", "/api/v1/standards", "/api/v1/results", "/api/v1/results?thermometer_id=" + w.thermA + "&flagged=false",
+			"/api/v1/deferrals", "/api/v1/deferrals?state=active",
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)

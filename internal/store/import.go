@@ -93,10 +93,17 @@ func (s *Store) importThermometers(tx *gorm.DB, a devices.Actor, venueID string,
 	if len(bad) > 0 {
 		return devices.Fields(bad)
 	}
-	return insertImported(s, tx, a, venueID, rows, serialConflict, devices.ResourceThermometer, "thermometers_created",
+	if err := insertImported(s, tx, a, venueID, rows, serialConflict, devices.ResourceThermometer, "thermometers_created",
 		func(r thermometerRow) (string, devices.Changes) {
 			return r.ID, created(thermometerFields(r.toThermometer()))
-		})
+		}); err != nil {
+		return err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return s.applyActive(tx, ids, &devices.DeferralReport{})
 }
 
 // existingSerials returns which manufacturer|model|serial keys are already

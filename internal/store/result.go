@@ -713,15 +713,27 @@ func asFoundHistory(tx *gorm.DB, thermometerID, exclude string, upTo time.Time) 
 // applyCalibration writes the result's effect on the thermometer and
 // audits it.
 func (s *Store) applyCalibration(tx *gorm.DB, a devices.Actor, th thermometerRow, from, to devices.CalibrationState, r resultRow, now time.Time) error {
-	res := tx.Table("thermometers").Where("id = ? AND version = ?", th.ID, th.Version).Updates(map[string]any{
+	updates := map[string]any{
 		"status": string(to.Status), "interval_days": to.IntervalDays, "interval_reason": to.IntervalReason,
 		"last_calibrated_at": to.LastCalibratedAt, "next_due_at": to.NextDueAt,
-		"version": th.Version + 1, "updated_at": now})
+		"version": th.Version + 1, "updated_at": now}
+	moved := !from.NextDueAt.Equal(to.NextDueAt)
+	if moved {
+		// The new due date is the device's own; an active deferral may
+		// take it again below.
+		updates["deferral_id"], updates["normal_due_at"] = nil, nil
+	}
+	res := tx.Table("thermometers").Where("id = ? AND version = ?", th.ID, th.Version).Updates(updates)
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("thermometer %s changed concurrently: %w", th.ID, devices.ErrPreconditionFailed)
+	}
+	if moved {
+		if err := s.applyActive(tx, []string{th.ID}, &devices.DeferralReport{}); err != nil {
+			return err
+		}
 	}
 	ch := devices.Changes{"calibration_result": {To: r.CertificateNo}}
 	if from.Status != to.Status {

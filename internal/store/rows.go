@@ -142,6 +142,8 @@ type thermometerRow struct {
 	IntervalDays      int
 	LastCalibratedAt  *time.Time
 	NextDueAt         time.Time
+	DeferralID        *string
+	NormalDueAt       *time.Time
 	Version           int
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
@@ -163,7 +165,7 @@ func fromThermometer(t devices.Thermometer) thermometerRow {
 		MPEC: t.MPEC, MPEOverrideC: t.MPEOverrideC, MPEOverrideReason: t.MPEOverrideReason,
 		Modes: strings.Join(modes, ","), InstituteID: t.InstituteID, Status: string(t.Status),
 		IntervalDays: t.IntervalDays, LastCalibratedAt: utcPtr(t.LastCalibratedAt), NextDueAt: t.NextDueAt.UTC(),
-		Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
+		DeferralID: t.DeferralID, NormalDueAt: utcPtr(t.NormalDueAt), Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
 }
 
 func (r thermometerRow) toThermometer() devices.Thermometer {
@@ -173,7 +175,8 @@ func (r thermometerRow) toThermometer() devices.Thermometer {
 		ToleranceProfile: r.ToleranceProfile, MPEC: r.MPEC, MPEOverrideC: r.MPEOverrideC,
 		MPEOverrideReason: r.MPEOverrideReason, InstituteID: r.InstituteID,
 		Status: devices.ThermometerStatus(r.Status), IntervalDays: r.IntervalDays,
-		LastCalibratedAt: utcPtr(r.LastCalibratedAt), NextDueAt: r.NextDueAt.UTC(), Version: r.Version,
+		LastCalibratedAt: utcPtr(r.LastCalibratedAt), NextDueAt: r.NextDueAt.UTC(), DeferralID: r.DeferralID,
+		NormalDueAt: utcPtr(r.NormalDueAt), Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), RetiredAt: utcPtr(r.RetiredAt)}
 	if r.Modes != "" {
 		for _, m := range strings.Split(r.Modes, ",") {

@@ -120,6 +120,13 @@ func (s *Store) PlanCalibrations(ctx context.Context, now time.Time, horizonDays
 	if horizonDays < 0 {
 		return rep, devices.Invalid("horizon_days", "must not be negative")
 	}
+	// Due dates that came into an active deferral's window since it was
+	// declared move first, so they get no task.
+	drep, err := s.ApplyDeferrals(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("apply deferrals: %w", err)
+	}
+	rep.Deferred = drep.Deferred
 	cutoff := now.UTC().AddDate(0, 0, horizonDays+2)
 	zones := map[string]*time.Location{}
 	after := ""

@@ -102,7 +102,10 @@ func (s *Store) CreateThermometer(ctx context.Context, a devices.Actor, t *devic
 		if err := tx.Create(&row).Error; err != nil {
 			return outcome{}, serialConflict(err)
 		}
-		return outcome{id: t.ID}, s.audit(tx, a, devices.ActionCreate, devices.ResourceThermometer, t.ID, created(thermometerFields(*t)))
+		if err := s.audit(tx, a, devices.ActionCreate, devices.ResourceThermometer, t.ID, created(thermometerFields(*t))); err != nil {
+			return outcome{}, err
+		}
+		return outcome{id: t.ID}, s.deferIfDue(tx, t)
 	})
 }
 
@@ -217,6 +220,9 @@ func (s *Store) UpdateThermometer(ctx context.Context, a devices.Actor, id strin
 		_, reint := ch["calibration_interval_days"]
 		if !recal && !reint {
 			t.NextDueAt = row.NextDueAt.UTC()
+		} else {
+			// A new due date: no deferral holds it until one is applied.
+			t.DeferralID, t.NormalDueAt = nil, nil
 		}
 		t.Version++
 		t.UpdatedAt = s.now()
@@ -224,9 +230,31 @@ func (s *Store) UpdateThermometer(ctx context.Context, a devices.Actor, id strin
 			return serialConflict(err)
 		}
 		out = t
-		return s.audit(tx, a, devices.ActionUpdate, devices.ResourceThermometer, id, ch)
+		if err := s.audit(tx, a, devices.ActionUpdate, devices.ResourceThermometer, id, ch); err != nil {
+			return err
+		}
+		if recal || reint {
+			return s.deferIfDue(tx, &out)
+		}
+		return nil
 	})
 	return out, err
+}
+
+// deferIfDue applies the active deferrals to a thermometer just written
+// and, when one takes it, reflects the moved due date in t.
+func (s *Store) deferIfDue(tx *gorm.DB, t *devices.Thermometer) error {
+	var rep devices.DeferralReport
+	if err := s.applyActive(tx, []string{t.ID}, &rep); err != nil || rep.Deferred == 0 {
+		return err
+	}
+	var row thermometerRow
+	if err := tx.Where("id = ?", t.ID).Take(&row).Error; err != nil {
+		return err
+	}
+	t.NextDueAt, t.DeferralID, t.NormalDueAt, t.Version, t.UpdatedAt = row.NextDueAt.UTC(), row.DeferralID, utcPtr(row.NormalDueAt),
+		row.Version, row.UpdatedAt.UTC()
+	return nil
 }
 
 // checkMoveTarget checks the venue a device moves to: one of the actor's
