@@ -54,6 +54,25 @@ func DefaultIntervalPolicy() IntervalPolicy {
 	return IntervalPolicy{Kind: IntervalStaircase, MinDays: 90, MaxDays: 730, LengthenFactor: 1.25, ShortenFactor: 0.5}
 }
 
+// orDefault is p, or DefaultIntervalPolicy for the zero value (a
+// thermometer registered without a policy).
+func (p IntervalPolicy) orDefault() IntervalPolicy {
+	if p == (IntervalPolicy{}) {
+		return DefaultIntervalPolicy()
+	}
+	return p
+}
+
+// describe names the policy for a reason: the kind and, where they act,
+// the bounds and factors.
+func (p IntervalPolicy) describe() string {
+	if p.Kind == IntervalFixed {
+		return string(p.Kind)
+	}
+	return fmt.Sprintf("%s (%d..%d days, ×%s after a pass, ×%s after a fail)",
+		p.Kind, p.MinDays, p.MaxDays, fmtShort(p.LengthenFactor), fmtShort(p.ShortenFactor))
+}
+
 // Validate checks every field, for every kind: a fixed policy keeps its
 // bounds and factors so that switching it to another kind cannot produce an
 // invalid policy. Bounds lie within MinIntervalDays..MaxIntervalDays,

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -88,8 +89,14 @@ type Thermometer struct {
 	InstituteID       *string
 	Status            ThermometerStatus
 	IntervalDays      int
-	LastCalibratedAt  *time.Time
-	NextDueAt         time.Time
+	// IntervalPolicy says how a calibration result moves IntervalDays; the
+	// zero value is DefaultIntervalPolicy.
+	IntervalPolicy IntervalPolicy
+	// IntervalReason says why IntervalDays last changed: a calibration
+	// result or the operator's change of policy ("" until either happens).
+	IntervalReason   string
+	LastCalibratedAt *time.Time
+	NextDueAt        time.Time
 	// DeferralID names the emergency deferral that moved NextDueAt, and
 	// NormalDueAt is the date it moved from; both nil when not deferred.
 	DeferralID  *string
@@ -187,6 +194,8 @@ func (t *Thermometer) Resolve(p ToleranceProfile, now time.Time) error {
 	if (known || t.IntervalDays != 0) && (t.IntervalDays < MinIntervalDays || t.IntervalDays > MaxIntervalDays) {
 		pr.Addf("calibration_interval_days", "must be between %d and %d", MinIntervalDays, MaxIntervalDays)
 	}
+	t.IntervalPolicy = t.IntervalPolicy.orDefault()
+	pr.Merge(t.IntervalPolicy.Validate())
 	if t.LastCalibratedAt != nil {
 		lc := t.LastCalibratedAt.UTC()
 		t.LastCalibratedAt = &lc
@@ -233,6 +242,9 @@ type ThermometerPatch struct {
 	Status            *ThermometerStatus
 	IntervalDays      *int
 	LastCalibratedAt  **time.Time
+	// IntervalPolicy replaces the whole policy (the zero value is
+	// DefaultIntervalPolicy).
+	IntervalPolicy *IntervalPolicy
 }
 
 // Apply changes t in place and reports what changed; call Resolve after it.
@@ -281,6 +293,9 @@ func (t *Thermometer) Apply(p ThermometerPatch) (Changes, error) {
 	setOptional(c, "institute_id", &t.InstituteID, p.InstituteID)
 	setField(c, "status", &t.Status, p.Status)
 	setField(c, "calibration_interval_days", &t.IntervalDays, p.IntervalDays)
+	if p.IntervalPolicy != nil {
+		t.applyPolicy(c, p.IntervalPolicy.orDefault())
+	}
 	if p.LastCalibratedAt != nil {
 		old, nw := t.LastCalibratedAt, *p.LastCalibratedAt
 		if (old == nil) != (nw == nil) || (old != nil && !old.Equal(*nw)) {
@@ -289,6 +304,29 @@ func (t *Thermometer) Apply(p ThermometerPatch) (Changes, error) {
 		}
 	}
 	return c, nil
+}
+
+// applyPolicy replaces the interval policy, recording each changed field
+// as interval_policy.<field>, and, when anything changed, says so in
+// IntervalReason. The interval itself stays: the new policy acts on the
+// next calibration result.
+func (t *Thermometer) applyPolicy(c Changes, p IntervalPolicy) {
+	old := t.IntervalPolicy
+	setField(c, "interval_policy.kind", &t.IntervalPolicy.Kind, &p.Kind)
+	setField(c, "interval_policy.min_days", &t.IntervalPolicy.MinDays, &p.MinDays)
+	setField(c, "interval_policy.max_days", &t.IntervalPolicy.MaxDays, &p.MaxDays)
+	setField(c, "interval_policy.lengthen_factor", &t.IntervalPolicy.LengthenFactor, &p.LengthenFactor)
+	setField(c, "interval_policy.shorten_factor", &t.IntervalPolicy.ShortenFactor, &p.ShortenFactor)
+	if t.IntervalPolicy == old {
+		return
+	}
+	// The same patch may set the interval too, possibly to 0 (the
+	// profile's default, known only after Resolve): then no number.
+	reason := fmt.Sprintf("interval policy changed by the operator to %s: kept %d days", p.describe(), t.IntervalDays)
+	if _, set := c["calibration_interval_days"]; set {
+		reason = fmt.Sprintf("interval policy changed by the operator to %s; interval set by the operator", p.describe())
+	}
+	setField(c, "interval_reason", &t.IntervalReason, &reason)
 }
 
 // ThermometerFilter narrows a thermometer list. Empty fields do not filter.

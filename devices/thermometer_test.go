@@ -41,13 +41,15 @@ type resolved struct {
 	Modes                []devices.ReadingMode
 	Status               devices.ThermometerStatus
 	IntervalDays         int
+	IntervalPolicy       devices.IntervalPolicy
 	LastCalibratedAt     *time.Time
 	NextDueAt            time.Time
 }
 
 func resolvedOf(t devices.Thermometer) resolved {
 	return resolved{RangeMinC: t.RangeMinC, RangeMaxC: t.RangeMaxC, MPEC: t.MPEC, MPEOverrideReason: t.MPEOverrideReason,
-		Modes: t.Modes, Status: t.Status, IntervalDays: t.IntervalDays, LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt}
+		Modes: t.Modes, Status: t.Status, IntervalDays: t.IntervalDays, IntervalPolicy: t.IntervalPolicy,
+		LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt}
 }
 
 func TestThermometerResolve(t *testing.T) {
@@ -56,7 +58,7 @@ func TestThermometerResolve(t *testing.T) {
 	// earDefaults is what a bare ir_ear thermometer resolves to.
 	earDefaults := func() resolved {
 		return resolved{RangeMinC: 35, RangeMaxC: 42, MPEC: 0.2, Modes: both, Status: devices.StatusInService,
-			IntervalDays: 365, NextDueAt: now}
+			IntervalDays: 365, IntervalPolicy: devices.DefaultIntervalPolicy(), NextDueAt: now}
 	}
 	tests := []struct {
 		name       string
@@ -71,7 +73,7 @@ func TestThermometerResolve(t *testing.T) {
 			edit: func(th *devices.Thermometer) { th.Type = devices.TypeMedicalContact },
 			want: func() resolved {
 				return resolved{RangeMinC: 35.5, RangeMaxC: 42, MPEC: 0.1, Modes: []devices.ReadingMode{devices.ModeBody},
-					Status: devices.StatusInService, IntervalDays: 365, NextDueAt: now}
+					Status: devices.StatusInService, IntervalDays: 365, IntervalPolicy: devices.DefaultIntervalPolicy(), NextDueAt: now}
 			},
 		},
 		{
@@ -79,7 +81,7 @@ func TestThermometerResolve(t *testing.T) {
 			edit: func(th *devices.Thermometer) { th.Type = devices.TypeIRScreening },
 			want: func() resolved {
 				return resolved{RangeMinC: 32, RangeMaxC: 42, MPEC: 0.3, Modes: both, Status: devices.StatusInService,
-					IntervalDays: 180, NextDueAt: now}
+					IntervalDays: 180, IntervalPolicy: devices.DefaultIntervalPolicy(), NextDueAt: now}
 			},
 		},
 		{
@@ -113,7 +115,7 @@ func TestThermometerResolve(t *testing.T) {
 			name: "empty profile: no defaults, no mismatch, no follow-on errors", profile: &devices.ToleranceProfile{},
 			edit: func(th *devices.Thermometer) { th.Type = devices.TypeIRForehead },
 			want: func() resolved {
-				return resolved{Modes: both, Status: devices.StatusInService, NextDueAt: now}
+				return resolved{Modes: both, Status: devices.StatusInService, IntervalPolicy: devices.DefaultIntervalPolicy(), NextDueAt: now}
 			},
 		},
 		{
@@ -207,6 +209,24 @@ func TestThermometerResolve(t *testing.T) {
 			name: "interval 1825 days",
 			edit: func(th *devices.Thermometer) { th.IntervalDays = 1825 },
 			want: func() resolved { r := earDefaults(); r.IntervalDays = 1825; return r },
+		},
+		{
+			name: "interval policy given",
+			edit: func(th *devices.Thermometer) {
+				th.IntervalPolicy = devices.IntervalPolicy{Kind: devices.IntervalFixed, MinDays: 30, MaxDays: 400, LengthenFactor: 1, ShortenFactor: 1}
+			},
+			want: func() resolved {
+				r := earDefaults()
+				r.IntervalPolicy = devices.IntervalPolicy{Kind: devices.IntervalFixed, MinDays: 30, MaxDays: 400, LengthenFactor: 1, ShortenFactor: 1}
+				return r
+			},
+		},
+		{
+			name: "interval policy invalid",
+			edit: func(th *devices.Thermometer) {
+				th.IntervalPolicy = devices.IntervalPolicy{Kind: "weekly", MinDays: 400, MaxDays: 30, LengthenFactor: 0.5, ShortenFactor: 0.5}
+			},
+			wantFields: sorted("interval_policy.kind", "interval_policy.min_days", "interval_policy.lengthen_factor"),
 		},
 		{name: "interval 1826 days", edit: func(th *devices.Thermometer) { th.IntervalDays = 1826 }, wantFields: sorted("calibration_interval_days")},
 		{name: "interval negative", edit: func(th *devices.Thermometer) { th.IntervalDays = -1 }, wantFields: sorted("calibration_interval_days")},
@@ -495,6 +515,52 @@ func TestThermometerApply(t *testing.T) {
 			name:  "reordered modes are not a change",
 			patch: devices.ThermometerPatch{Modes: ptr([]devices.ReadingMode{devices.ModeCalibration, devices.ModeBody})},
 			want:  devices.Changes{},
+		},
+		{
+			name: "interval policy replaced: changed fields, reason, interval kept",
+			patch: devices.ThermometerPatch{IntervalPolicy: &devices.IntervalPolicy{Kind: devices.IntervalStaircase,
+				MinDays: 120, MaxDays: 1000, LengthenFactor: 1.5, ShortenFactor: 0.5}},
+			want: devices.Changes{
+				"interval_policy.min_days":        {From: 90, To: 120},
+				"interval_policy.max_days":        {From: 730, To: 1000},
+				"interval_policy.lengthen_factor": {From: 1.25, To: 1.5},
+				"interval_reason": {From: "", To: "interval policy changed by the operator to staircase " +
+					"(120..1000 days, ×1.5 after a pass, ×0.5 after a fail): kept 365 days"},
+			},
+			after: func(t *testing.T, th devices.Thermometer) {
+				if th.IntervalDays != 365 || th.IntervalPolicy.MaxDays != 1000 {
+					t.Errorf("interval %d policy %+v; want 365 and the new policy", th.IntervalDays, th.IntervalPolicy)
+				}
+			},
+		},
+		{
+			name: "interval policy to fixed, interval set in the same patch",
+			start: func(th *devices.Thermometer) {
+				th.IntervalReason = "as-found 0.1 °C within MPE 0.2 °C: kept 365 days"
+			},
+			patch: devices.ThermometerPatch{IntervalDays: ptr(200), IntervalPolicy: &devices.IntervalPolicy{Kind: devices.IntervalFixed,
+				MinDays: 90, MaxDays: 730, LengthenFactor: 1.25, ShortenFactor: 0.5}},
+			want: devices.Changes{
+				"calibration_interval_days": {From: 365, To: 200},
+				"interval_policy.kind":      {From: devices.IntervalStaircase, To: devices.IntervalFixed},
+				"interval_reason": {From: "as-found 0.1 °C within MPE 0.2 °C: kept 365 days",
+					To: "interval policy changed by the operator to fixed; interval set by the operator"},
+			},
+		},
+		{
+			name:  "the same interval policy is no change",
+			patch: devices.ThermometerPatch{IntervalPolicy: ptr(devices.DefaultIntervalPolicy())},
+			want:  devices.Changes{},
+		},
+		{
+			name:  "the zero interval policy is the default",
+			start: func(th *devices.Thermometer) { th.IntervalPolicy.Kind = devices.IntervalFixed },
+			patch: devices.ThermometerPatch{IntervalPolicy: &devices.IntervalPolicy{}},
+			want: devices.Changes{
+				"interval_policy.kind": {From: devices.IntervalFixed, To: devices.IntervalStaircase},
+				"interval_reason": {From: "", To: "interval policy changed by the operator to staircase " +
+					"(90..730 days, ×1.25 after a pass, ×0.5 after a fail): kept 365 days"},
+			},
 		},
 		{
 			name:  "in service to quarantined",

@@ -141,9 +141,20 @@ func (o *object) nullableStr(k string) **string {
 	return &out
 }
 
-func (o *object) number(k string, v json.RawMessage) (float64, bool) {
+// numberLiteral reads v as a JSON number. A string holding one ("90")
+// is not a number, though encoding/json puts it into a json.Number.
+func numberLiteral(v json.RawMessage) (json.Number, bool) {
+	v = bytes.TrimSpace(v)
 	var n json.Number
-	if json.Unmarshal(v, &n) != nil {
+	if len(v) == 0 || v[0] == '"' || json.Unmarshal(v, &n) != nil {
+		return "", false
+	}
+	return n, true
+}
+
+func (o *object) number(k string, v json.RawMessage) (float64, bool) {
+	n, ok := numberLiteral(v)
+	if !ok {
 		o.bad(k, "must be a number")
 		return 0, false
 	}
@@ -192,8 +203,8 @@ func (o *object) int(k string) *int {
 	if !ok {
 		return nil
 	}
-	var n json.Number
-	if isNull(v) || json.Unmarshal(v, &n) != nil {
+	n, ok := numberLiteral(v)
+	if isNull(v) || !ok {
 		o.bad(k, "must be a whole number")
 		return nil
 	}

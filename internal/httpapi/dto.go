@@ -118,33 +118,35 @@ func toVenueJSON(v devices.Venue) venueJSON {
 }
 
 type thermometerJSON struct {
-	ID                string     `json:"id"`
-	VenueID           string     `json:"venue_id"`
-	OperatorOrgID     string     `json:"operator_org_id"`
-	Type              string     `json:"type"`
-	Manufacturer      string     `json:"manufacturer"`
-	Model             string     `json:"model"`
-	Serial            string     `json:"serial"`
-	LocationNote      string     `json:"location_note"`
-	RangeMinC         float64    `json:"range_min_c"`
-	RangeMaxC         float64    `json:"range_max_c"`
-	ToleranceProfile  string     `json:"tolerance_profile"`
-	MPEC              float64    `json:"mpe_c"`
-	MPEOverrideC      *float64   `json:"mpe_override_c"`
-	MPEOverrideReason string     `json:"mpe_override_reason"`
-	Modes             []string   `json:"modes"`
-	InstituteID       *string    `json:"institute_id"`
-	Status            string     `json:"status"`
-	IntervalDays      int        `json:"calibration_interval_days"`
-	LastCalibratedAt  *time.Time `json:"last_calibrated_at"`
-	NextDueAt         time.Time  `json:"next_due_at"`
-	DeferralID        *string    `json:"deferral_id"`
-	NormalDueAt       *time.Time `json:"normal_due_at"`
-	DueState          *string    `json:"due_state"`
-	Version           int        `json:"version"`
-	CreatedAt         time.Time  `json:"created_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
-	RetiredAt         *time.Time `json:"retired_at"`
+	ID                string             `json:"id"`
+	VenueID           string             `json:"venue_id"`
+	OperatorOrgID     string             `json:"operator_org_id"`
+	Type              string             `json:"type"`
+	Manufacturer      string             `json:"manufacturer"`
+	Model             string             `json:"model"`
+	Serial            string             `json:"serial"`
+	LocationNote      string             `json:"location_note"`
+	RangeMinC         float64            `json:"range_min_c"`
+	RangeMaxC         float64            `json:"range_max_c"`
+	ToleranceProfile  string             `json:"tolerance_profile"`
+	MPEC              float64            `json:"mpe_c"`
+	MPEOverrideC      *float64           `json:"mpe_override_c"`
+	MPEOverrideReason string             `json:"mpe_override_reason"`
+	Modes             []string           `json:"modes"`
+	InstituteID       *string            `json:"institute_id"`
+	Status            string             `json:"status"`
+	IntervalDays      int                `json:"calibration_interval_days"`
+	IntervalPolicy    intervalPolicyJSON `json:"interval_policy"`
+	IntervalReason    string             `json:"interval_reason"`
+	LastCalibratedAt  *time.Time         `json:"last_calibrated_at"`
+	NextDueAt         time.Time          `json:"next_due_at"`
+	DeferralID        *string            `json:"deferral_id"`
+	NormalDueAt       *time.Time         `json:"normal_due_at"`
+	DueState          *string            `json:"due_state"`
+	Version           int                `json:"version"`
+	CreatedAt         time.Time          `json:"created_at"`
+	UpdatedAt         time.Time          `json:"updated_at"`
+	RetiredAt         *time.Time         `json:"retired_at"`
 }
 
 func toThermometerJSON(t devices.Thermometer) thermometerJSON {
@@ -157,9 +159,23 @@ func toThermometerJSON(t devices.Thermometer) thermometerJSON {
 		RangeMinC: t.RangeMinC, RangeMaxC: t.RangeMaxC, ToleranceProfile: t.ToleranceProfile, MPEC: t.MPEC,
 		MPEOverrideC: t.MPEOverrideC, MPEOverrideReason: t.MPEOverrideReason, Modes: modes,
 		InstituteID: t.InstituteID, Status: string(t.Status), IntervalDays: t.IntervalDays,
+		IntervalPolicy: toIntervalPolicyJSON(t.IntervalPolicy), IntervalReason: t.IntervalReason,
 		LastCalibratedAt: t.LastCalibratedAt, NextDueAt: t.NextDueAt, DeferralID: t.DeferralID, NormalDueAt: t.NormalDueAt,
 		DueState: dueState(t.DueState), Version: t.Version,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
+}
+
+type intervalPolicyJSON struct {
+	Kind           string  `json:"kind"`
+	MinDays        int     `json:"min_days"`
+	MaxDays        int     `json:"max_days"`
+	LengthenFactor float64 `json:"lengthen_factor"`
+	ShortenFactor  float64 `json:"shorten_factor"`
+}
+
+func toIntervalPolicyJSON(p devices.IntervalPolicy) intervalPolicyJSON {
+	return intervalPolicyJSON{Kind: string(p.Kind), MinDays: p.MinDays, MaxDays: p.MaxDays,
+		LengthenFactor: p.LengthenFactor, ShortenFactor: p.ShortenFactor}
 }
 
 type elevatorJSON struct {

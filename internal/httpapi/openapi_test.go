@@ -289,6 +289,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		"VisitState":        enumStrings(devices.VisitStates),
 		"RequestState":      enumStrings(devices.RequestStates),
 		"EventKind":         enumStrings(devices.EventKinds),
+		"IntervalKind":      enumStrings(devices.IntervalKinds),
 	}
 	for name, w := range want {
 		s := doc.Components.Schemas[name]

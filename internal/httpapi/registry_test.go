@@ -62,6 +62,9 @@ func TestValidation(t *testing.T) {
 				[]string{"venue_id"}},
 			{"thermometer: venue id not a uuid", req{method: "POST", path: "/api/v1/thermometers", token: A, body: map[string]any{
 				"venue_id": "abc", "type": "ir_ear", "manufacturer": "B", "model": "M", "serial": "S9"}}, 422, []string{"venue_id"}},
+			{"thermometer: numbers in strings", req{method: "POST", path: "/api/v1/thermometers", token: A, body: map[string]any{
+				"venue_id": w.venueA, "type": "ir_ear", "manufacturer": "B", "model": "M", "serial": "S9", "range_min_c": "35",
+				"calibration_interval_days": "30"}}, 422, []string{"range_min_c", "calibration_interval_days"}},
 			{"thermometer: NaN-like number", req{method: "POST", path: "/api/v1/thermometers", token: A,
 				body: `{"venue_id":"` + w.venueA + `","type":"ir_ear","manufacturer":"B","model":"M","serial":"S9","range_min_c":1e400}`}, 422,
 				[]string{"range_min_c"}},

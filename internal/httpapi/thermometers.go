@@ -19,6 +19,33 @@ func toModes(ss *[]string) *[]devices.ReadingMode {
 	return &out
 }
 
+// intervalPolicy reads the optional interval_policy object: its absent
+// fields take devices.DefaultIntervalPolicy's values, so a create and a
+// PATCH both get a whole policy. It returns the nested object for done.
+func intervalPolicy(o *object) (*devices.IntervalPolicy, *object) {
+	po := o.sub("interval_policy")
+	if po == nil {
+		return nil, nil
+	}
+	p := devices.DefaultIntervalPolicy()
+	if v := po.str("kind"); v != nil {
+		p.Kind = devices.IntervalKind(*v)
+	}
+	if v := po.int("min_days"); v != nil {
+		p.MinDays = *v
+	}
+	if v := po.int("max_days"); v != nil {
+		p.MaxDays = *v
+	}
+	if v := po.float("lengthen_factor"); v != nil {
+		p.LengthenFactor = *v
+	}
+	if v := po.float("shorten_factor"); v != nil {
+		p.ShortenFactor = *v
+	}
+	return &p, po
+}
+
 func (s *Server) listThermometers(c *gin.Context) {
 	q := newQuery(c, "venue_id", "type", "status", "institute_id", "operator_org_id", "due_before", "include_retired")
 	f := devices.ThermometerFilter{
@@ -71,10 +98,14 @@ func (s *Server) createThermometer(c *gin.Context) {
 	if m := toModes(o.strings("modes")); m != nil {
 		t.Modes = *m
 	}
+	policy, po := intervalPolicy(o)
+	if policy != nil {
+		t.IntervalPolicy = *policy
+	}
 	if t.VenueID == "" {
 		o.bad("venue_id", "is required")
 	}
-	if err := o.done(); err != nil {
+	if err := o.done(po); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -127,9 +158,11 @@ func (s *Server) updateThermometer(c *gin.Context) {
 		st := devices.ThermometerStatus(*v)
 		p.Status = &st
 	}
+	var po *object
+	p.IntervalPolicy, po = intervalPolicy(o)
 	version, err := s.version(c, o, true)
 	if err == nil {
-		err = o.done()
+		err = o.done(po)
 	}
 	if err != nil {
 		s.fail(c, err)

@@ -20,7 +20,9 @@ func (s *Store) CertificateOf(ctx context.Context, a devices.Actor, resultID str
 	if err := q.Scopes(withVenueZone).Where("thermometers.id = ?", r.ThermometerID).Take(&th).Error; err != nil {
 		return out, err
 	}
-	out.Thermometer = th.toThermometer()
+	if out.Thermometer, err = th.toThermometer(); err != nil {
+		return out, err
+	}
 	var venue venueRow
 	if err := q.Where("id = ?", r.VenueID).Take(&venue).Error; err != nil {
 		return out, err

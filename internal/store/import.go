@@ -56,7 +56,8 @@ func (s *Store) importThermometers(tx *gorm.DB, a devices.Actor, venueID string,
 	chk := newRefChecker(tx)
 	var bad []devices.FieldError
 	rows := make([]thermometerRow, 0, len(in))
-	lines := map[string]int{} // manufacturer|model|serial -> first line
+	audited := make(map[string]map[string]any, len(in)) // id -> the fields its create event records
+	lines := map[string]int{}                           // manufacturer|model|serial -> first line
 	keys := make([]string, 0, len(in))
 	for _, r := range in {
 		if len(r.Problems) > 0 {
@@ -81,6 +82,7 @@ func (s *Store) importThermometers(tx *gorm.DB, a devices.Actor, venueID string,
 		lines[key] = r.Line
 		keys = append(keys, key)
 		rows = append(rows, fromThermometer(t))
+		audited[t.ID] = thermometerFields(t)
 	}
 	taken, err := existingSerials(tx, keys)
 	if err != nil {
@@ -95,7 +97,7 @@ func (s *Store) importThermometers(tx *gorm.DB, a devices.Actor, venueID string,
 	}
 	if err := insertImported(s, tx, a, venueID, rows, serialConflict, devices.ResourceThermometer, "thermometers_created",
 		func(r thermometerRow) (string, devices.Changes) {
-			return r.ID, created(thermometerFields(r.toThermometer()))
+			return r.ID, created(audited[r.ID])
 		}); err != nil {
 		return err
 	}
@@ -237,7 +239,11 @@ func (s *Store) ExportThermometers(ctx context.Context, a devices.Actor, venueID
 	return db.Scopes(thermometerScope(a)).Where("thermometers.venue_id = ?", venueID).
 		FindInBatches(&batch, 1000, func(_ *gorm.DB, _ int) error {
 			for _, r := range batch {
-				if err := fn(r.toThermometer()); err != nil {
+				t, err := r.toThermometer()
+				if err != nil {
+					return err
+				}
+				if err := fn(t); err != nil {
 					return err
 				}
 			}

@@ -185,40 +185,6 @@ func (r resultRow) toResult(flags []devices.ResultFlag, replacedBy *string) (dev
 	return out, nil
 }
 
-// intervalPolicyData is the JSON of thermometers.interval_policy.
-type intervalPolicyData struct {
-	Kind           string  `json:"kind"`
-	MinDays        int     `json:"min_days"`
-	MaxDays        int     `json:"max_days"`
-	LengthenFactor float64 `json:"lengthen_factor"`
-	ShortenFactor  float64 `json:"shorten_factor"`
-}
-
-// encodeIntervalPolicy is the interval_policy column of p.
-func encodeIntervalPolicy(p devices.IntervalPolicy) string {
-	b, _ := json.Marshal(intervalPolicyData{Kind: string(p.Kind), MinDays: p.MinDays, MaxDays: p.MaxDays,
-		LengthenFactor: p.LengthenFactor, ShortenFactor: p.ShortenFactor})
-	return string(b)
-}
-
-// decodeIntervalPolicy reads the interval_policy column: "" is
-// devices.DefaultIntervalPolicy.
-func decodeIntervalPolicy(s string) (devices.IntervalPolicy, error) {
-	if strings.TrimSpace(s) == "" {
-		return devices.DefaultIntervalPolicy(), nil
-	}
-	var d intervalPolicyData
-	if err := json.Unmarshal([]byte(s), &d); err != nil {
-		return devices.IntervalPolicy{}, fmt.Errorf("interval policy: %w", err)
-	}
-	p := devices.IntervalPolicy{Kind: devices.IntervalKind(d.Kind), MinDays: d.MinDays, MaxDays: d.MaxDays,
-		LengthenFactor: d.LengthenFactor, ShortenFactor: d.ShortenFactor}
-	if err := p.Validate(); err != nil {
-		return devices.IntervalPolicy{}, fmt.Errorf("stored interval policy: %w", err)
-	}
-	return p, nil
-}
-
 // resultScope: the regulator sees every result, a venue operator those of
 // its venues' thermometers, an institute its own; a maintenance firm none.
 func resultScope(a devices.Actor) func(*gorm.DB) *gorm.DB {

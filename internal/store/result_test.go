@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -766,6 +767,91 @@ func TestIntervalPolicies(t *testing.T) {
 			}
 			w.clk.Add(24 * time.Hour)
 			performed = w.clk.Now().Add(-time.Hour)
+		}
+	})
+}
+
+// TestThermometerIntervalPolicy: a policy set through the registry (at
+// registration, or replaced later, which keeps the interval and the due
+// date and says why) is stored, audited and used by the next result: a
+// fixed policy keeps the interval after a pass, a staircase lengthens it
+// by its own factor, and the device reads back the result's reason.
+func TestThermometerIntervalPolicy(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newResultWorld(t, st)
+		fixedPolicy := devices.IntervalPolicy{Kind: devices.IntervalFixed, MinDays: 90, MaxDays: 730, LengthenFactor: 1.25, ShortenFactor: 0.5}
+		fixed := w.thermometer(w.adminA, w.venueA.ID, func(th *devices.Thermometer) {
+			th.InstituteID = &w.inst.ID
+			th.IntervalPolicy = fixedPolicy
+		})
+		if got := w.thermo(fixed.ID); got.IntervalPolicy != fixedPolicy || got.IntervalReason != "" {
+			t.Errorf("registered with a fixed policy: policy %+v reason %q", got.IntervalPolicy, got.IntervalReason)
+		}
+		if got := w.thermo(w.thermA.ID).IntervalPolicy; got != devices.DefaultIntervalPolicy() {
+			t.Errorf("registered without a policy: %+v, want the default", got)
+		}
+
+		stair := w.instThermometer()
+		policy := devices.IntervalPolicy{Kind: devices.IntervalStaircase, MinDays: 120, MaxDays: 1000, LengthenFactor: 1.5, ShortenFactor: 0.5}
+		wantWhy := "interval policy changed by the operator to staircase (120..1000 days, ×1.5 after a pass, ×0.5 after a fail): kept 365 days"
+		up, err := st.UpdateThermometer(w.ctx, w.adminA, stair.ID, stair.Version, devices.ThermometerPatch{IntervalPolicy: &policy})
+		if err != nil {
+			t.Fatalf("UpdateThermometer(policy) = %v", err)
+		}
+		got := w.thermo(stair.ID)
+		if got.IntervalPolicy != policy || got.IntervalReason != wantWhy || got.IntervalDays != 365 ||
+			!got.NextDueAt.Equal(stair.NextDueAt) || got.Version != stair.Version+1 || up.Version != got.Version {
+			t.Errorf("after the policy change: policy %+v reason %q interval %d due %v (was %v) v%d",
+				got.IntervalPolicy, got.IntervalReason, got.IntervalDays, got.NextDueAt, stair.NextDueAt, got.Version)
+		}
+		wantEvent(t, w.oneEvent(stair.ID, devices.ActionUpdate), w.adminA, devices.ResourceThermometer, devices.Changes{
+			"interval_policy.min_days":        {From: float64(90), To: float64(120)},
+			"interval_policy.max_days":        {From: float64(730), To: float64(1000)},
+			"interval_policy.lengthen_factor": {From: 1.25, To: 1.5},
+			"interval_reason":                 {From: "", To: wantWhy},
+		})
+		// The column holds JSON for a chosen policy and stays '' for the
+		// default, also through an edit of something else.
+		if _, err := st.UpdateThermometer(w.ctx, w.adminA, w.thermA2.ID, devices.AnyVersion,
+			devices.ThermometerPatch{LocationNote: ptr("hall")}); err != nil {
+			t.Fatal(err)
+		}
+		cols := sqlStrings(t, st, "SELECT interval_policy FROM thermometers WHERE id IN ('"+w.thermA2.ID+"', '"+stair.ID+"') ORDER BY id = '"+stair.ID+"'")
+		if len(cols) != 2 || cols[0] != "" || !strings.Contains(cols[1], `"max_days":1000`) {
+			t.Errorf("interval_policy columns (default, staircase) = %q", cols)
+		}
+
+		tasks := w.startTasks()
+		w.clk.Add(24 * time.Hour)
+		performed := w.clk.Now().Add(-time.Hour)
+		rf := w.record(w.instAdmin, tasks[fixed.ID], w.std, performed, calData(0.1))
+		rs := w.record(w.instAdmin, tasks[stair.ID], w.std, performed, calData(0.1))
+		for _, c := range []struct {
+			name, id string
+			r        devices.CalibrationResult
+			before   string // the interval_reason the result found
+			days     int
+			why      string
+		}{
+			{"fixed", fixed.ID, rf, "", 365, "fixed interval: 365 days unchanged"},
+			{"staircase", stair.ID, rs, wantWhy, 547, "as-found 0.1 °C within MPE 0.2 °C: lengthened 365 → 547 days (staircase ×1.5, max 1000)"},
+		} {
+			th := w.thermo(c.id)
+			if c.r.Before.IntervalReason != c.before || c.r.After.IntervalDays != c.days || c.r.After.IntervalReason != c.why ||
+				th.IntervalDays != c.days || th.IntervalReason != c.why {
+				t.Errorf("%s policy after a pass: result %q -> %d %q, thermometer %d %q; want %q -> %d %q", c.name,
+					c.r.Before.IntervalReason, c.r.After.IntervalDays, c.r.After.IntervalReason, th.IntervalDays, th.IntervalReason,
+					c.before, c.days, c.why)
+			}
+		}
+		// A stored policy that does not validate is an error, never
+		// silently the default.
+		w.setPolicy(fixed.ID, `{"kind":"weekly","min_days":90,"max_days":730,"lengthen_factor":1.25,"shorten_factor":0.5}`)
+		_, err = st.GetThermometer(w.ctx, w.reg, fixed.ID)
+		var ve *devices.ValidationError
+		if err == nil || !strings.Contains(err.Error(), "interval policy") || errors.As(err, &ve) {
+			t.Errorf("GetThermometer with an unreadable policy = %v, want an internal interval policy error", err)
 		}
 	})
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -140,6 +142,8 @@ type thermometerRow struct {
 	InstituteID       *string
 	Status            string
 	IntervalDays      int
+	IntervalPolicy    string // JSON, "" for the default (encodeIntervalPolicy)
+	IntervalReason    string
 	LastCalibratedAt  *time.Time
 	NextDueAt         time.Time
 	DeferralID        *string
@@ -164,17 +168,24 @@ func fromThermometer(t devices.Thermometer) thermometerRow {
 		RangeMinC: t.RangeMinC, RangeMaxC: t.RangeMaxC, ToleranceProfile: t.ToleranceProfile,
 		MPEC: t.MPEC, MPEOverrideC: t.MPEOverrideC, MPEOverrideReason: t.MPEOverrideReason,
 		Modes: strings.Join(modes, ","), InstituteID: t.InstituteID, Status: string(t.Status),
-		IntervalDays: t.IntervalDays, LastCalibratedAt: utcPtr(t.LastCalibratedAt), NextDueAt: t.NextDueAt.UTC(),
-		DeferralID: t.DeferralID, NormalDueAt: utcPtr(t.NormalDueAt), Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
+		IntervalDays: t.IntervalDays, IntervalPolicy: encodeIntervalPolicy(t.IntervalPolicy), IntervalReason: t.IntervalReason,
+		LastCalibratedAt: utcPtr(t.LastCalibratedAt), NextDueAt: t.NextDueAt.UTC(), DeferralID: t.DeferralID,
+		NormalDueAt: utcPtr(t.NormalDueAt), Version: t.Version, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, RetiredAt: t.RetiredAt}
 }
 
-func (r thermometerRow) toThermometer() devices.Thermometer {
+// toThermometer fails only on a stored interval policy it cannot read.
+func (r thermometerRow) toThermometer() (devices.Thermometer, error) {
+	policy, err := decodeIntervalPolicy(r.IntervalPolicy)
+	if err != nil {
+		return devices.Thermometer{}, fmt.Errorf("thermometer %s: %w", r.ID, err)
+	}
 	t := devices.Thermometer{ID: r.ID, VenueID: r.VenueID, OperatorOrgID: r.OperatorOrgID,
 		Type: devices.ThermometerType(r.Type), Manufacturer: r.Manufacturer, Model: r.Model, Serial: r.Serial,
 		LocationNote: r.LocationNote, RangeMinC: r.RangeMinC, RangeMaxC: r.RangeMaxC,
 		ToleranceProfile: r.ToleranceProfile, MPEC: r.MPEC, MPEOverrideC: r.MPEOverrideC,
 		MPEOverrideReason: r.MPEOverrideReason, InstituteID: r.InstituteID,
 		Status: devices.ThermometerStatus(r.Status), IntervalDays: r.IntervalDays,
+		IntervalPolicy: policy, IntervalReason: r.IntervalReason,
 		LastCalibratedAt: utcPtr(r.LastCalibratedAt), NextDueAt: r.NextDueAt.UTC(), DeferralID: r.DeferralID,
 		NormalDueAt: utcPtr(r.NormalDueAt), Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), RetiredAt: utcPtr(r.RetiredAt)}
@@ -183,7 +194,49 @@ func (r thermometerRow) toThermometer() devices.Thermometer {
 			t.Modes = append(t.Modes, devices.ReadingMode(m))
 		}
 	}
-	return t
+	return t, nil
+}
+
+// intervalPolicyData is the JSON of thermometers.interval_policy.
+type intervalPolicyData struct {
+	Kind           string  `json:"kind"`
+	MinDays        int     `json:"min_days"`
+	MaxDays        int     `json:"max_days"`
+	LengthenFactor float64 `json:"lengthen_factor"`
+	ShortenFactor  float64 `json:"shorten_factor"`
+}
+
+// encodeIntervalPolicy is the interval_policy column of p: "" for
+// devices.DefaultIntervalPolicy, so that a device registered without a
+// policy keeps following the default through later edits (an edit writes
+// the whole row).
+func encodeIntervalPolicy(p devices.IntervalPolicy) string {
+	if p == devices.DefaultIntervalPolicy() {
+		return ""
+	}
+	b, _ := json.Marshal(intervalPolicyData{Kind: string(p.Kind), MinDays: p.MinDays, MaxDays: p.MaxDays,
+		LengthenFactor: p.LengthenFactor, ShortenFactor: p.ShortenFactor})
+	return string(b)
+}
+
+// decodeIntervalPolicy reads the interval_policy column: "" is
+// devices.DefaultIntervalPolicy.
+func decodeIntervalPolicy(s string) (devices.IntervalPolicy, error) {
+	if strings.TrimSpace(s) == "" {
+		return devices.DefaultIntervalPolicy(), nil
+	}
+	var d intervalPolicyData
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return devices.IntervalPolicy{}, fmt.Errorf("interval policy: %w", err)
+	}
+	p := devices.IntervalPolicy{Kind: devices.IntervalKind(d.Kind), MinDays: d.MinDays, MaxDays: d.MaxDays,
+		LengthenFactor: d.LengthenFactor, ShortenFactor: d.ShortenFactor}
+	if err := p.Validate(); err != nil {
+		// %v: a bad stored value is the server's fault, not a field error
+		// of the request that read it.
+		return devices.IntervalPolicy{}, fmt.Errorf("stored interval policy: %v", err)
+	}
+	return p, nil
 }
 
 type elevatorRow struct {

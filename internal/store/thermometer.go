@@ -83,7 +83,9 @@ func thermometerFields(t devices.Thermometer) map[string]any {
 		"tolerance_profile": t.ToleranceProfile, "mpe_c": t.MPEC, "mpe_override_c": t.MPEOverrideC,
 		"mpe_override_reason": t.MPEOverrideReason, "modes": t.Modes, "institute_id": t.InstituteID,
 		"status": t.Status, "calibration_interval_days": t.IntervalDays, "last_calibrated_at": t.LastCalibratedAt,
-		"next_due_at": t.NextDueAt}
+		"next_due_at": t.NextDueAt, "interval_policy.kind": t.IntervalPolicy.Kind,
+		"interval_policy.min_days": t.IntervalPolicy.MinDays, "interval_policy.max_days": t.IntervalPolicy.MaxDays,
+		"interval_policy.lengthen_factor": t.IntervalPolicy.LengthenFactor, "interval_policy.shorten_factor": t.IntervalPolicy.ShortenFactor}
 }
 
 // CreateThermometer implements devices.ThermometerStore.
@@ -139,7 +141,11 @@ func (s *Store) GetThermometer(ctx context.Context, a devices.Actor, id string) 
 	if err != nil {
 		return devices.Thermometer{}, err
 	}
-	return s.withDueState(row.toThermometer(), row.VenueTimeZone), nil
+	t, err := row.toThermometer()
+	if err != nil {
+		return devices.Thermometer{}, err
+	}
+	return s.withDueState(t, row.VenueTimeZone), nil
 }
 
 // ListThermometers implements devices.ThermometerStore.
@@ -177,7 +183,11 @@ func (s *Store) ListThermometers(ctx context.Context, a devices.Actor, f devices
 	rows, next := cutPage(rows, p.Limit, func(r thermometerRow) string { return r.ID })
 	out := make([]devices.Thermometer, len(rows))
 	for i, r := range rows {
-		out[i] = s.withDueState(r.toThermometer(), r.VenueTimeZone)
+		t, err := r.toThermometer()
+		if err != nil {
+			return nil, "", err
+		}
+		out[i] = s.withDueState(t, r.VenueTimeZone)
 	}
 	return out, next, nil
 }
@@ -196,7 +206,10 @@ func (s *Store) UpdateThermometer(ctx context.Context, a devices.Actor, id strin
 		if version != devices.AnyVersion && row.Version != version {
 			return fmt.Errorf("thermometer %s at version %d: %w", id, row.Version, devices.ErrPreconditionFailed)
 		}
-		t := row.toThermometer()
+		t, err := row.toThermometer()
+		if err != nil {
+			return err
+		}
 		ch, err := t.Apply(p)
 		if err != nil {
 			return err
@@ -283,7 +296,10 @@ func (s *Store) RetireThermometer(ctx context.Context, a devices.Actor, id strin
 		if !a.CanWriteRegistry() {
 			return devices.Forbidden("only the venue's operator retires its thermometers")
 		}
-		t := row.toThermometer()
+		t, err := row.toThermometer()
+		if err != nil {
+			return err
+		}
 		if t.Status == devices.StatusRetired {
 			out = t
 			return nil
