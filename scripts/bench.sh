@@ -2,7 +2,8 @@
 # make bench: calibd's full HTTP stack against a bare gin+gorm server doing
 # the same indexed queries, on PostgreSQL with 100,000 and 1,000,000
 # thermometers, load from a second process on loopback at 2 and 50
-# connections; then a 10,000-row CSV import. Writes the results section of
+# connections; then a 10,000-row CSV import; and at each size a scheduler
+# tick (plan + visits) with 10,000 thermometers due. Writes the results section of
 # docs/BENCHMARKS.md (method and analysis there are hand-written).
 #
 # Knobs (environment):
@@ -11,6 +12,7 @@
 #   BENCH_REPEAT    repetitions of every configuration (default 3; medians are reported)
 #   BENCH_SIZES     device counts, ascending           (default "100000 1000000")
 #   BENCH_PG        PostgreSQL server URL, loopback    (default postgres://postgres@127.0.0.1:5432)
+#   BENCH_DUE       thermometers due in the scheduler tick (default 10000)
 #   BENCH_KEEP_DB=1 keep the calibd_bench database afterwards (for profiling)
 #   BENCH_DOC       where to write the results         (default docs/BENCHMARKS.md)
 #
@@ -21,6 +23,7 @@ cd "$(dirname "$0")/.."
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
 REPEAT=${BENCH_REPEAT:-3}
+DUE=${BENCH_DUE:-10000}
 SIZES=${BENCH_SIZES:-"100000 1000000"}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
@@ -45,7 +48,7 @@ log "building calibd and calibd-bench"
 mkdir -p "$OUT"
 go build -ldflags "-X main.version=$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/calibd ./cmd/calibd
 go build -o "$BENCH" ./cmd/calibd-bench
-rm -f "$OUT"/results.jsonl "$OUT"/import.json "$OUT"/meta.txt "$OUT"/seed.json
+rm -f "$OUT"/results.jsonl "$OUT"/import.json "$OUT"/meta.txt "$OUT"/seed.json "$OUT"/schedule.jsonl
 
 pg_isready -h 127.0.0.1 -p "${PG##*:}" -q || { echo "PostgreSQL is not up on 127.0.0.1; see ARCHITECTURE.md" >&2; exit 1; }
 psql_admin() { psql "$PG/postgres?sslmode=disable" -v ON_ERROR_STOP=1 -qAtc "$1"; }
@@ -81,7 +84,9 @@ wait_http() { # url [auth]
 }
 
 start_servers() {
+  # The server's own scheduler stays idle: the tick is timed apart below.
   ENV=production DATABASE_URL="$DBURL" HTTP_ADDR="$CALIBD_ADDR" LOG_LEVEL=warn \
+    SCHEDULE_PLAN=off SCHEDULE_VISITS=off SCHEDULE_OVERDUE=off \
     CALIBD_BOOTSTRAP_TOKEN="$BOOT" MQTT_URL=tcp://127.0.0.1:1883 \
     bin/calibd serve >>"$OUT/calibd.log" 2>&1 &
   CALIBD_PID=$!
@@ -131,7 +136,13 @@ for size in $SIZES; do
     done
   done
   meta "Load average after $size runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
-  if [ "$size" != "${SIZES##* }" ]; then stop_servers; fi
+  if [ "$size" != "${SIZES##* }" ]; then
+    stop_servers
+    # The tick rewrites every due date and drops tasks and visits; the
+    # last size's tick runs after the import, which needs the servers.
+    log "timing the scheduler tick at $size ($DUE due)"
+    "$BENCH" schedule --db "$DBURL" --due "$DUE" --runs "$REPEAT" --json-out "$OUT/schedule.jsonl"
+  fi
 done
 
 log "timing the CSV import of 10,000 rows (3 runs, fresh venues)"
@@ -141,8 +152,10 @@ if "$BENCH" import --target "$CALIBD_URL" --seed "$OUT/seed.json" --rows 10000 -
 else
   meta "Import" "FAILED, see the log above; not measured"
 fi
-meta "Load average at the end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 stop_servers
+log "timing the scheduler tick at ${SIZES##* } ($DUE due)"
+"$BENCH" schedule --db "$DBURL" --due "$DUE" --runs "$REPEAT" --json-out "$OUT/schedule.jsonl"
+meta "Load average at the end" "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 log "results"
-"$BENCH" report --results "$OUT/results.jsonl" "${import_args[@]}" --meta "$OUT/meta.txt" --db "$DBURL" --doc "$DOC"
+"$BENCH" report --results "$OUT/results.jsonl" "${import_args[@]}" --schedule "$OUT/schedule.jsonl" --meta "$OUT/meta.txt" --db "$DBURL" --doc "$DOC"

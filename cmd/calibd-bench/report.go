@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ func reportCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("report")
 	results := fs.String("results", "results.jsonl", "load results (JSON lines) written by `load --json-out`")
 	importFile := fs.String("import", "", "import result written by `import --json-out`")
+	scheduleFile := fs.String("schedule", "", "scheduler tick results (JSON lines) written by `schedule --json-out`")
 	meta := fs.String("meta", "", "a file of extra 'key: value' lines for the environment list")
 	db := fs.String("db", "", "database URL, to report the PostgreSQL version")
 	doc := fs.String("doc", "", "Markdown file whose results section to replace (printed only if empty)")
@@ -60,8 +62,15 @@ func reportCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("report: %s: %w", *importFile, err)
 		}
 	}
+	var ticks []ScheduleResult
+	if *scheduleFile != "" {
+		if ticks, err = readJSONLines[ScheduleResult](*scheduleFile); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
 	env := environment(ctx, *db, *meta)
 	block := renderReport(runs, imp, env)
+	block = strings.Replace(block, endMarker, renderSchedule(ticks)+"\n"+endMarker, 1)
 	fmt.Fprintln(stdout, block)
 	if *doc != "" {
 		if err := replaceBlock(*doc, block); err != nil {
@@ -73,31 +82,37 @@ func reportCmd(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func readResults(path string) ([]LoadResult, error) {
-	f, err := os.Open(path)
+	out, err := readJSONLines[LoadResult](path)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	defer f.Close()
-	var out []LoadResult
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var r LoadResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("report: %s: %w", path, err)
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("report: %s holds no results", path)
 	}
 	return out, nil
+}
+
+// readJSONLines reads one JSON value per non-blank line.
+func readJSONLines[T any](path string) ([]T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var r T
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
 }
 
 type envLine struct{ key, value string }
@@ -405,4 +420,38 @@ func replaceBlock(path, block string) error {
 		return os.WriteFile(path, []byte(strings.TrimRight(s, "\n")+"\n\n"+block+"\n"), 0o644)
 	}
 	return os.WriteFile(path, []byte(s[:i]+block+s[j+len(endMarker):]), 0o644)
+}
+
+// Targets of issue 3 for a scheduler tick (plan + visits).
+const (
+	targetTickMS     = 5000.0
+	targetTickGrowth = 1.3
+)
+
+// renderSchedule reports the scheduler ticks, smallest database first,
+// and judges issue 3's targets on the largest against the smallest.
+func renderSchedule(ticks []ScheduleResult) string {
+	if len(ticks) == 0 {
+		return ""
+	}
+	slices.SortFunc(ticks, func(a, b ScheduleResult) int { return a.Devices - b.Devices })
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	p("\n### Scheduler tick (issue 3): `plan` + `visits` on PostgreSQL\n\n")
+	p("Each run starts from no tasks and no visits; exactly the stated number of in-service, assigned thermometers is due within 0-19 days, all others in 400 days; one institute with the default calendar.\n\n")
+	p("| registered | due | runs | plan ms per run | visits ms per run | tick median ms | tasks | visits | unplaced |\n|---:|---:|---:|---|---|---:|---:|---:|---:|\n")
+	for _, t := range ticks {
+		p("| %s | %d | %d | %s | %s | %.0f | %d | %d | %d |\n", fmtDevices(t.Devices), t.Due, t.Runs, joinFloats(t.PlanMS, "%.0f"),
+			joinFloats(t.VisitsMS, "%.0f"), t.MedianMS, t.Tasks, t.Visits, t.Unplaced)
+	}
+	small, large := ticks[0], ticks[len(ticks)-1]
+	p("\n| target | measured | verdict |\n|---|---|---|\n")
+	p("| Tick at %s registered < %.0f s | %.0f ms | %s |\n", fmtDevices(large.Devices), targetTickMS/1000, large.MedianMS,
+		verdict(large.MedianMS < targetTickMS))
+	if len(ticks) > 1 && small.MedianMS > 0 {
+		g := large.MedianMS / small.MedianMS
+		p("| Tick at %s within %.1f× of %s (same %d due) | %.2f× (%.0f / %.0f ms) | %s |\n", fmtDevices(large.Devices), targetTickGrowth,
+			fmtDevices(small.Devices), large.Due, g, large.MedianMS, small.MedianMS, verdict(g <= targetTickGrowth))
+	}
+	return w.String()
 }
