@@ -507,13 +507,13 @@ func (s *Store) issue(tx *gorm.DB, a devices.Actor, x issueArgs) (resultRow, err
 	var ve *devices.ValidationError
 	if err := data.Validate(); errors.As(err, &ve) {
 		for _, f := range ve.Fields {
-			pr.Add("data."+f.Field, f.Reason)
+			pr.Add(f.Field, f.Reason)
 		}
 	} else if err != nil {
 		return resultRow{}, err
 	}
 	if data.Mode.Valid() && th.Modes != "" && !slices.Contains(strings.Split(th.Modes, ","), string(data.Mode)) {
-		pr.Addf("data.mode", "the thermometer reads only in %s mode", strings.ReplaceAll(th.Modes, ",", ", "))
+		pr.Addf("mode", "the thermometer reads only in %s mode", strings.ReplaceAll(th.Modes, ",", ", "))
 	}
 
 	at := in.PerformedAt.UTC()
@@ -522,7 +522,9 @@ func (s *Store) issue(tx *gorm.DB, a devices.Actor, x issueArgs) (resultRow, err
 		pr.Add("performed_at", "is required")
 	case at.After(now.Add(devices.MaxClockSkew)):
 		pr.Add("performed_at", "must not be in the future")
-	case x.task != nil && at.Before(x.task.CreatedAt):
+	// Clients send whole seconds (RFC 3339): a result taken in the
+	// second the task was created is not before it.
+	case x.task != nil && at.Before(x.task.CreatedAt.Truncate(time.Second)):
 		pr.Addf("performed_at", "must not be before the task was created (%s)", x.task.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	if std != nil {

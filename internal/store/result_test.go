@@ -371,13 +371,13 @@ func TestRecordResultRefused(t *testing.T) {
 			reason string // a word the first field's reason must contain
 		}{
 			{"as-left without adjustment", func(in *devices.ResultInput) { in.Data.Points[0].AsLeftC = readings3(35) },
-				[]string{"data.points[0].as_left_c"}, "adjusted"},
+				[]string{"points[0].as_left_c"}, "adjusted"},
 			{"reading outside the range", func(in *devices.ResultInput) { in.Data.Points[1].AsFoundC = []float64{37.1, 42.5, 37} },
-				[]string{"data.points[1].as_found_c[1]"}, "range"},
+				[]string{"points[1].as_found_c[1]"}, "range"},
 			{"two points only", func(in *devices.ResultInput) { in.Data.Points = in.Data.Points[:2] },
-				[]string{"data.points"}, "at least 3"},
-			{"U zero", func(in *devices.ResultInput) { in.Data.Points[2].UC = 0 }, []string{"data.points[2].u_c"}, "above 0"},
-			{"U negative", func(in *devices.ResultInput) { in.Data.Points[0].UC = -0.1 }, []string{"data.points[0].u_c"}, "above 0"},
+				[]string{"points"}, "at least 3"},
+			{"U zero", func(in *devices.ResultInput) { in.Data.Points[2].UC = 0 }, []string{"points[2].u_c"}, "above 0"},
+			{"U negative", func(in *devices.ResultInput) { in.Data.Points[0].UC = -0.1 }, []string{"points[0].u_c"}, "above 0"},
 			{"overdue standard", func(in *devices.ResultInput) { in.StandardID = overdue.ID },
 				[]string{"standard_id"}, "overdue since 2026-03-02T12:00:00Z"},
 			{"another institute's standard", func(in *devices.ResultInput) { in.StandardID = w.otherStd.ID },
@@ -386,13 +386,13 @@ func TestRecordResultRefused(t *testing.T) {
 			{"in the future", func(in *devices.ResultInput) { in.PerformedAt = at(2026, 3, 3, 10) }, []string{"performed_at"}, "future"},
 			{"before the task", func(in *devices.ResultInput) { in.PerformedAt = at(2026, 2, 28, 9) },
 				[]string{"performed_at"}, "before the task"},
-			{"unknown mode", func(in *devices.ResultInput) { in.Data.Mode = "infrared" }, []string{"data.mode"}, "calibration or body"},
+			{"unknown mode", func(in *devices.ResultInput) { in.Data.Mode = "infrared" }, []string{"mode"}, "calibration or body"},
 			{"every problem at once", func(in *devices.ResultInput) {
 				in.Data.Points[0].AsLeftC = readings3(35)
 				in.Data.Points[2].UC = 0
 				in.Data.Ambient.RHPercent = 120
 				in.StandardID = overdue.ID
-			}, []string{"data.points[0].as_left_c", "data.points[2].u_c", "data.ambient.rh_percent", "standard_id"}, "adjusted"},
+			}, []string{"points[0].as_left_c", "points[2].u_c", "ambient.rh_percent", "standard_id"}, "adjusted"},
 		}
 		for _, tt := range tests {
 			in := devices.ResultInput{TaskID: task.ID, StandardID: w.std.ID, PerformedAt: performed, Data: calData()}
