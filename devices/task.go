@@ -121,4 +121,15 @@ type TaskStore interface {
 	PlanCalibrations(ctx context.Context, now time.Time, horizonDays int) (PlanReport, error)
 	ListTasks(ctx context.Context, a Actor, f TaskFilter, p Page) ([]Task, string, error)
 	GetTask(ctx context.Context, a Actor, id string) (Task, error)
+	// CancelTask ends an active task with a reason (the device was not on
+	// site, is out of use, ...), at the caller's version or AnyVersion. Only
+	// the assigned institute cancels (ErrForbidden); a task that is not
+	// active answers a ConflictError "invalid_transition"; a task in a
+	// visit not yet confirmed leaves it. Returns ErrNotFound for a task the
+	// actor may not see and ErrPreconditionFailed for a stale version.
+	CancelTask(ctx context.Context, a Actor, id string, version int, reason string) (Task, error)
 }
+
+// ResourceTask names calibration tasks in the audit log (cancelled with
+// the action "cancel").
+const ResourceTask = "calibration_task"

@@ -97,6 +97,7 @@ func (s *Server) routes(e *gin.Engine) {
 
 	v1.GET("/tasks", s.listTasks)
 	v1.GET("/tasks/:id", s.getTask)
+	v1.POST("/tasks/:id/cancel", s.cancelTask)
 
 	v1.GET("/scheduler/jobs", s.listJobs)
 	v1.POST("/scheduler/jobs/:name/run", s.runJob)

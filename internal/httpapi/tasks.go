@@ -160,3 +160,15 @@ func (s *Server) runJob(c *gin.Context) {
 }
 
 var errNoScheduler = statusError(http.StatusServiceUnavailable, "scheduler_unavailable", "this server runs no scheduler")
+
+// cancelTask: the institute ends an active task with a reason
+// ({"reason", "version"?} or If-Match).
+func (s *Server) cancelTask(c *gin.Context) {
+	version, f, err := s.actionBody(c, "reason")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.reg.CancelTask(c.Request.Context(), actorOf(c), c.Param("id"), version, f["reason"])
+	one(s, c, http.StatusOK, t, err, toTaskJSON, t.Version)
+}

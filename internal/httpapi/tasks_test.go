@@ -289,3 +289,46 @@ func TestResultsAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelTask: the assigned institute ends a task with a reason; the
+// operator, the regulator and another institute cannot; a task in a
+// planned visit leaves it; a started visit whose last task is cancelled
+// can be completed.
+func TestCancelTask(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		path := "/api/v1/tasks/" + w.taskA + "/cancel"
+		body := map[string]any{"reason": "device not on site"}
+		a.must(req{method: "POST", path: path, token: w.adminA, body: body}, 403)
+		a.must(req{method: "POST", path: path, token: w.reg, body: body}, 403)
+		a.must(req{method: "POST", path: path, token: w.inst2Tok, body: body}, 404)
+		if f := a.must(req{method: "POST", path: path, token: w.instTok, body: map[string]any{"reason": " "}}, 422).fields(t); strings.Join(f, ",") != "reason" {
+			t.Errorf("cancel without a reason: errors %v", f)
+		}
+		a.must(req{method: "POST", path: path, token: w.instTok, body: body, header: map[string]string{"If-Match": `"9"`}}, 412)
+		got := a.must(req{method: "POST", path: path, token: w.instTok, body: body}, 200).json(t)
+		if got["state"] != "cancelled" || got["cancel_reason"] != "device not on site" || got["visit_id"] != nil {
+			t.Errorf("cancelled task: %v", got)
+		}
+		a.must(req{method: "POST", path: path, token: w.instTok, body: body}, 409)
+		if n := len(a.must(req{method: "GET", path: "/api/v1/audit?resource=calibration_task&resource_id=" + w.taskA, token: w.reg}, 200).ids(t)); n != 1 {
+			t.Errorf("audit events of the cancellation: %d, want 1", n)
+		}
+
+		// venueB's visit, started: its one task is cancelled, and the visit
+		// completes with the task on record.
+		visitB := a.must(req{method: "GET", path: "/api/v1/visits?venue_id=" + w.venueB, token: w.instTok}, 200).ids(t)[0]
+		a.must(req{method: "POST", path: "/api/v1/visits/" + visitB + "/confirm", token: w.instTok}, 200)
+		a.must(req{method: "POST", path: "/api/v1/visits/" + visitB + "/start", token: w.instTok}, 200)
+		a.must(req{method: "POST", path: "/api/v1/visits/" + visitB + "/complete", token: w.instTok}, 409)
+		taskB := a.must(req{method: "GET", path: "/api/v1/tasks?thermometer_id=" + w.thermB, token: w.instTok}, 200).ids(t)[0]
+		tb := a.must(req{method: "POST", path: "/api/v1/tasks/" + taskB + "/cancel", token: w.instTok,
+			body: map[string]any{"reason": "thermometer sent for repair", "version": 3}}, 200).json(t)
+		if tb["visit_id"] != visitB {
+			t.Errorf("a task cancelled in a started visit left it: %v", tb["visit_id"])
+		}
+		if v := a.must(req{method: "POST", path: "/api/v1/visits/" + visitB + "/complete", token: w.instTok}, 200).json(t); v["state"] != "completed" {
+			t.Errorf("visit after its last task was cancelled: %v", v["state"])
+		}
+	})
+}

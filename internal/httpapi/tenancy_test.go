@@ -86,6 +86,7 @@ func tenancyCases(w *world) []tenancyCase {
 			"performed_at": "2026-01-01T00:00:00Z", "mode": "calibration", "correction_reason": "x", "points": []any{}}}},
 		{"GET /api/v1/results/:id/certificate", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate", token: B}},
 		{"GET /api/v1/results/:id/certificate.pdf", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate.pdf", token: B}},
+		{"POST /api/v1/tasks/:id/cancel", req{method: "POST", path: "/api/v1/tasks/" + w.taskA + "/cancel", token: B, body: map[string]any{"reason": "x"}}},
 		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
 		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},
 		{"POST /api/v1/feeds/:id/revoke", req{method: "POST", path: "/api/v1/feeds/" + w.feedA + "/revoke", token: B}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -232,4 +233,64 @@ func (s *Store) ListTasks(ctx context.Context, a devices.Actor, f devices.TaskFi
 		out[i] = r.toTask()
 	}
 	return out, next, nil
+}
+
+// CancelTask implements devices.TaskStore.
+func (s *Store) CancelTask(ctx context.Context, a devices.Actor, id string, version int, reason string) (devices.Task, error) {
+	var out devices.Task
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row taskRow
+		if !devices.IsUUID(id) {
+			return fmt.Errorf("task %q: %w", id, devices.ErrNotFound)
+		}
+		if err := tx.Scopes(taskScope(a)).Where("calibration_tasks.id = ?", id).Take(&row).Error; err != nil {
+			return translate(err, "task")
+		}
+		if a.OrgKind != devices.KindMetrologyInstitute || row.InstituteID == nil || *row.InstituteID != a.OrgID {
+			return devices.Forbidden("only the institute the task is assigned to cancels it")
+		}
+		if version != devices.AnyVersion && version != row.Version {
+			return devices.ErrPreconditionFailed
+		}
+		if !devices.TaskState(row.State).Active() {
+			return devices.Conflict("invalid_transition", "a %s task cannot be cancelled", row.State)
+		}
+		reason = strings.TrimSpace(reason)
+		if reason == "" {
+			return devices.Invalid("reason", "say why the task is cancelled")
+		}
+		now := s.now()
+		updates := map[string]any{"state": string(devices.TaskCancelled), "cancel_reason": reason,
+			"version": row.Version + 1, "updated_at": now}
+		changes := devices.Changes{"state": {From: row.State, To: string(devices.TaskCancelled)}, "cancel_reason": {To: reason}}
+		// A visit not yet confirmed is re-planned without it; a confirmed
+		// or started one keeps it on record.
+		if row.VisitID != nil {
+			var planned int64
+			if err := tx.Model(&visitRow{}).Where("id = ? AND state = ?", *row.VisitID, string(devices.VisitPlanned)).
+				Count(&planned).Error; err != nil {
+				return err
+			}
+			if planned > 0 {
+				updates["visit_id"] = nil
+				changes["visit_id"] = devices.Change{From: *row.VisitID}
+			}
+		}
+		res := tx.Model(&taskRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return devices.ErrPreconditionFailed
+		}
+		if err := s.audit(tx, a, string(devices.VisitCancel), devices.ResourceTask, row.ID, changes); err != nil {
+			return err
+		}
+		if err := tx.Where("id = ?", row.ID).Take(&row).Error; err != nil {
+			return err
+		}
+		out = row.toTask()
+		return nil
+	})
+	return out, err
 }
