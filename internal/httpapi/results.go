@@ -297,8 +297,8 @@ func toCertificate(p devices.CertificateParties) certificate.Certificate {
 		ReceivedOn:   r.PerformedAt,
 		CalibratedOn: r.PerformedAt,
 		IssuedAt:     r.IssuedAt,
-		UncertaintyNote: "The expanded uncertainty U is stated with a coverage factor k = 2, corresponding to a coverage " +
-			"probability of about 95 %.",
+		// The certificate's standard uncertainty paragraph already states
+		// k = 2 and the 95 % coverage; calibd adds no note of its own.
 		Ambient: &certificate.Ambient{TemperatureC: r.Data.Ambient.TempC, RelativeHumidityPct: r.Data.Ambient.RHPercent},
 		Traceability: certificate.Traceability{StandardName: p.StandardName, StandardSerial: p.StandardSerial,
 			CertificateNo: r.StandardCertificateNo, DueDate: r.StandardDueAt, TracedTo: certificate.DefaultTracedTo},
