@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -247,4 +248,58 @@ func CycleOn(c MaintenanceContract, agreements []CycleAgreement, day string) Eff
 		}
 	}
 	return out
+}
+
+// Audit names of lift maintenance.
+const (
+	ResourceContract  = "maintenance_contract"
+	ResourceAgreement = "cycle_agreement"
+	ActionEnd         = "end"
+)
+
+// ContractFilter narrows a contract list.
+type ContractFilter struct {
+	ElevatorID string
+	VenueID    string
+	FirmID     string
+}
+
+// AgreementFilter narrows an agreement list.
+type AgreementFilter struct {
+	ElevatorID string
+	ContractID string
+	State      AgreementState
+}
+
+// MaintenanceStore keeps maintenance contracts and extended-cycle
+// agreements. A contract and its agreements are seen by the lift's venue
+// operator, the contracted firm and the regulator; anyone else gets
+// ErrNotFound.
+type MaintenanceStore interface {
+	// CreateContract: the lift's venue operator contracts a maintenance
+	// firm. Returns *ValidationError (firm_id not a firm, elevator retired),
+	// ErrNotFound (a lift the actor cannot see), ErrForbidden (not its
+	// operator) or a ConflictError "overlapping_contract" when another
+	// contract covers part of the span.
+	CreateContract(ctx context.Context, a Actor, c *MaintenanceContract) error
+	GetContract(ctx context.Context, a Actor, id string) (MaintenanceContract, error)
+	ListContracts(ctx context.Context, a Actor, f ContractFilter, p Page) ([]MaintenanceContract, string, error)
+	// EndContract sets the last day of a contract (the operator's act; the
+	// firm's records stay). ConflictError "invalid_transition" when it has
+	// ended already before that day.
+	EndContract(ctx context.Context, a Actor, id string, version int, endsOn, reason string) (MaintenanceContract, error)
+	// ProposeAgreement: the contracted firm proposes an extended cycle.
+	// Returns *ValidationError (the proposal rules, naming the field),
+	// ErrForbidden (not the firm, or its contract has ended) or a
+	// ConflictError "overlapping_agreement".
+	ProposeAgreement(ctx context.Context, a Actor, ag *CycleAgreement) error
+	GetAgreement(ctx context.Context, a Actor, id string) (CycleAgreement, error)
+	ListAgreements(ctx context.Context, a Actor, f AgreementFilter, p Page) ([]CycleAgreement, string, error)
+	// ActOnAgreement accepts or rejects (the venue operator) or revokes
+	// (either party or the regulator) at the caller's version; reject and
+	// revoke need a reason.
+	ActOnAgreement(ctx context.Context, a Actor, id string, version int, e AgreementEvent, reason string) (CycleAgreement, error)
+	// ExpireAgreements ends every live agreement whose window closed
+	// before today in its venue's time zone; returns how many.
+	ExpireAgreements(ctx context.Context, now time.Time) (int, error)
 }

@@ -42,7 +42,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		log.Warn("using the embedded SQLite database; set DATABASE_URL=postgres://… for production", "path", cfg.DatabaseURL)
 	}
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery,
-		DueHorizonDays: cfg.DueHorizonDays},
+		DueHorizonDays: cfg.DueHorizonDays, MaxExtendedCycleDays: cfg.MaxLiftCycleDays},
 		log.With("component", "store"))
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ type Config struct {
 	VisitHorizonDays int           // VISIT_HORIZON_DAYS: how far ahead the visits job places visits
 	SchedulerTZ      string        // SCHEDULER_TZ: IANA zone the cron specs are read in
 	DueHorizonDays   int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
+	MaxLiftCycleDays int           // MAX_EXTENDED_CYCLE_DAYS: the longest on-site cycle a lift agreement may set
 }
 
 // Production reports whether ENV=production.
@@ -102,6 +103,7 @@ func Load(getenv func(string) string) (Config, error) {
 		VisitHorizonDays: int(num("VISIT_HORIZON_DAYS", 60)),
 		SchedulerTZ:      str("SCHEDULER_TZ", "UTC"),
 		DueHorizonDays:   int(num("DUE_HORIZON_DAYS", 30)),
+		MaxLiftCycleDays: int(num("MAX_EXTENDED_CYCLE_DAYS", 45)),
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -152,6 +154,9 @@ func (c Config) Validate() error {
 	if c.DueHorizonDays > 366 {
 		errs = append(errs, fmt.Errorf("DUE_HORIZON_DAYS: %d is more than a year", c.DueHorizonDays))
 	}
+	if c.MaxLiftCycleDays < 16 || c.MaxLiftCycleDays > 180 {
+		errs = append(errs, fmt.Errorf("MAX_EXTENDED_CYCLE_DAYS: %d is not between 16 and 180 (the statutory cycle is 15 days)", c.MaxLiftCycleDays))
+	}
 	return errors.Join(errs...)
 }
 
@@ -177,6 +182,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("visit_horizon_days", c.VisitHorizonDays),
 		slog.String("scheduler_tz", c.SchedulerTZ),
 		slog.Int("due_horizon_days", c.DueHorizonDays),
+		slog.Int("max_extended_cycle_days", c.MaxLiftCycleDays),
 	)
 }
 

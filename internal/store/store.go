@@ -42,6 +42,9 @@ type Config struct {
 	// DueHorizonDays is how far ahead a thermometer counts as due soon
 	// (its due_state); 0 means devices.DefaultDueHorizonDays.
 	DueHorizonDays int
+	// MaxExtendedCycleDays bounds the on-site cycle of a lift's extended-
+	// cycle agreement; 0 means devices.DefaultMaxExtendedCycleDays.
+	MaxExtendedCycleDays int
 }
 
 // Store implements devices.Registry.
@@ -54,6 +57,7 @@ type Store struct {
 
 	localLocks localLocks // scheduler job locks on SQLite
 	dueHorizon int
+	maxCycle   int
 	zones      sync.Map // IANA name -> *time.Location
 }
 
@@ -132,12 +136,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
 	}
+	maxCycle := cfg.MaxExtendedCycleDays
+	if maxCycle <= 0 {
+		maxCycle = devices.DefaultMaxExtendedCycleDays
+	}
 	horizon := cfg.DueHorizonDays
 	if horizon <= 0 {
 		horizon = devices.DefaultDueHorizonDays
 	}
 	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log,
-		dueHorizon: horizon}, nil
+		dueHorizon: horizon, maxCycle: maxCycle}, nil
 }
 
 // parseURL tells the dialect and the driver DSN apart.
