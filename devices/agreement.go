@@ -32,7 +32,10 @@ type MaintenanceContract struct {
 	EndsOn          string // inclusive; "" when open-ended
 	OnSiteCycleDays int
 	EndedReason     string
-	Version         int
+	// Cycle is the cycle in force today (in the venue's time zone), when
+	// read from the store.
+	Cycle   EffectiveCycle
+	Version int
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 }

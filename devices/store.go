@@ -114,6 +114,7 @@ type Registry interface {
 	ResultStore
 	CertificateStore
 	DeferralStore
+	MaintenanceStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

@@ -201,6 +201,7 @@ type world struct {
 	feedA                            string // operator A's calendar feed of venueA (made by a.feed)
 	standardA, resultA               string // the institute\'s standard and thermA\'s result (made by a.result)
 	deferralA                        string // a deferral naming venueA only (made by a.deferral)
+	contractA, agreementA            string // elevA's contract with the firm and the firm's proposal (made by a.contract)
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -349,4 +350,21 @@ func (a *api) result(w *world) (standard, result string) {
 func (a *api) deferral(w *world) string {
 	return a.must(req{method: "POST", path: "/api/v1/deferrals", token: w.reg, body: map[string]any{"name": "Terminal works",
 		"reason": "terminal closed", "venue_ids": []string{w.venueA}, "window_from": "2030-01-01", "window_to": "2030-01-31"}}, 201).str(a.t, "id")
+}
+
+// contract makes operator A contract the firm for elevA from today (in
+// Shanghai) and the firm propose a 30-day cycle with weekly remote checks
+// for the next 90 days; it returns both ids.
+func (a *api) contract(w *world) (contract, agreement string) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	today := time.Now().In(sh)
+	contract = a.must(req{method: "POST", path: "/api/v1/contracts", token: w.adminA, body: map[string]any{
+		"elevator_id": w.elevA, "firm_id": w.firm, "starts_on": today.Format(time.DateOnly)}}, 201).str(a.t, "id")
+	agreement = a.must(req{method: "POST", path: "/api/v1/agreements", token: w.firmTok, body: map[string]any{
+		"contract_id": contract, "onsite_cycle_days": 30, "remote_interval_days": 7, "valid_from": today.Format(time.DateOnly),
+		"valid_to": today.AddDate(0, 0, 90).Format(time.DateOnly), "reason": "fewer site visits during the emergency"}}, 201).str(a.t, "id")
+	return contract, agreement
 }

@@ -377,6 +377,8 @@ type specServer struct {
 	standard    string
 	result      string
 	deferral    string
+	contract    string
+	agreement   string
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -496,6 +498,14 @@ func (s *specServer) populate() {
 	def, _ := s.json("POST", "/api/v1/deferrals", s.regTok, map[string]any{"name": "Works", "reason": "closed",
 		"venue_ids": []string{s.venue}, "window_from": "2030-01-01", "window_to": "2030-01-31"}, nil, 201)
 	s.deferral = def["id"].(string)
+	firmID := firm["id"].(string)
+	firmTok, _ := s.json("POST", "/api/v1/organizations/"+firmID+"/tokens", s.regTok, map[string]any{"name": "f", "role": "admin"}, nil, 201)
+	today := time.Now().UTC().Format(time.DateOnly)
+	con, _ := s.json("POST", "/api/v1/contracts", s.opTok, map[string]any{"elevator_id": s.elev, "firm_id": firmID, "starts_on": today}, nil, 201)
+	s.contract = con["id"].(string)
+	ag, _ := s.json("POST", "/api/v1/agreements", firmTok["token"].(string), map[string]any{"contract_id": s.contract, "onsite_cycle_days": 30,
+		"remote_interval_days": 7, "valid_from": today, "valid_to": time.Now().UTC().AddDate(0, 0, 60).Format(time.DateOnly), "reason": "r"}, nil, 201)
+	s.agreement = ag["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -744,6 +754,10 @@ func (s *specServer) fill(path string) string {
 		id = s.result
 	case strings.HasPrefix(path, "/api/v1/deferrals/"):
 		id = s.deferral
+	case strings.HasPrefix(path, "/api/v1/contracts/"):
+		id = s.contract
+	case strings.HasPrefix(path, "/api/v1/agreements/"):
+		id = s.agreement
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

@@ -83,6 +83,18 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.GET("/results/:id/certificate", s.getCertificate)
 	v1.GET("/results/:id/certificate.pdf", s.getCertificate)
 
+	v1.GET("/maintenance/checklist", s.getChecklist)
+	v1.GET("/contracts", s.listContracts)
+	v1.POST("/contracts", s.createContract)
+	v1.GET("/contracts/:id", s.getContract)
+	v1.POST("/contracts/:id/end", s.endContract)
+	v1.GET("/agreements", s.listAgreements)
+	v1.POST("/agreements", s.proposeAgreement)
+	v1.GET("/agreements/:id", s.getAgreement)
+	v1.POST("/agreements/:id/accept", s.actOnAgreement(devices.AgreementAccept))
+	v1.POST("/agreements/:id/reject", s.actOnAgreement(devices.AgreementReject))
+	v1.POST("/agreements/:id/revoke", s.actOnAgreement(devices.AgreementRevoke))
+
 	v1.GET("/deferrals", s.listDeferrals)
 	v1.POST("/deferrals", s.declareDeferral)
 	v1.GET("/deferrals/:id", s.getDeferral)

@@ -35,6 +35,9 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/standards":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/results":                   "list: checked by TestListsNeverLeak",
 	"GET /api/v1/deferrals":                 "list: checked by TestListsNeverLeak",
+	"GET /api/v1/contracts":                 "list: checked by TestListsNeverLeak",
+	"GET /api/v1/agreements":                "list: checked by TestListsNeverLeak",
+	"GET /api/v1/maintenance/checklist":     "shared reference data (TSG T5002 items), the same for every caller",
 	"POST /api/v1/deferrals":                "the regulator's declaration over every tenant; others get 403 (TestDeferralsAPI)",
 	"POST /api/v1/standards":                "registers the caller's own standard; non-institutes get 403 (TestResultsAPI)",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
@@ -87,6 +90,16 @@ func tenancyCases(w *world) []tenancyCase {
 		{"GET /api/v1/results/:id/certificate", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate", token: B}},
 		{"GET /api/v1/results/:id/certificate.pdf", req{method: "GET", path: "/api/v1/results/" + w.resultA + "/certificate.pdf", token: B}},
 		{"POST /api/v1/tasks/:id/cancel", req{method: "POST", path: "/api/v1/tasks/" + w.taskA + "/cancel", token: B, body: map[string]any{"reason": "x"}}},
+		{"POST /api/v1/contracts", req{method: "POST", path: "/api/v1/contracts", token: B, body: map[string]any{"elevator_id": w.elevA,
+			"firm_id": w.firm, "starts_on": "2026-01-01"}}},
+		{"GET /api/v1/contracts/:id", req{method: "GET", path: "/api/v1/contracts/" + w.contractA, token: B}},
+		{"POST /api/v1/contracts/:id/end", req{method: "POST", path: "/api/v1/contracts/" + w.contractA + "/end", token: B, body: map[string]any{"reason": "x"}}},
+		{"POST /api/v1/agreements", req{method: "POST", path: "/api/v1/agreements", token: B, body: map[string]any{"contract_id": w.contractA,
+			"onsite_cycle_days": 30, "remote_interval_days": 7, "valid_from": "2026-01-01", "valid_to": "2026-02-01", "reason": "x"}}},
+		{"GET /api/v1/agreements/:id", req{method: "GET", path: "/api/v1/agreements/" + w.agreementA, token: B}},
+		{"POST /api/v1/agreements/:id/accept", req{method: "POST", path: "/api/v1/agreements/" + w.agreementA + "/accept", token: B}},
+		{"POST /api/v1/agreements/:id/reject", req{method: "POST", path: "/api/v1/agreements/" + w.agreementA + "/reject", token: B, body: map[string]any{"reason": "x"}}},
+		{"POST /api/v1/agreements/:id/revoke", req{method: "POST", path: "/api/v1/agreements/" + w.agreementA + "/revoke", token: B, body: map[string]any{"reason": "x"}}},
 		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
 		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},
 		{"POST /api/v1/feeds/:id/revoke", req{method: "POST", path: "/api/v1/feeds/" + w.feedA + "/revoke", token: B}},
@@ -115,6 +128,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 		w.feedA, _ = a.feed(w)
 		w.standardA, w.resultA = a.result(w)
 		w.deferralA = a.deferral(w)
+		w.contractA, w.agreementA = a.contract(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
 			r := a.do(tc.req)
@@ -166,8 +180,9 @@ func TestListsNeverLeak(t *testing.T) {
 		w.feedA, _ = a.feed(w)
 		w.standardA, w.resultA = a.result(w)
 		w.deferralA = a.deferral(w)
+		w.contractA, w.agreementA = a.contract(w)
 		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
-			w.standardA, w.resultA, w.deferralA}
+			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -185,6 +200,8 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/requests", "/api/v1/requests?venue_id=" + w.venueA, "/api/v1/requests?institute_id=" + w.inst + "&state=requested",
 			"/api/v1/feeds", "/api/v1/standards", "/api/v1/results", "/api/v1/results?thermometer_id=" + w.thermA + "&flagged=false",
 			"/api/v1/deferrals", "/api/v1/deferrals?state=active",
+			"/api/v1/contracts", "/api/v1/contracts?elevator_id=" + w.elevA, "/api/v1/contracts?venue_id=" + w.venueA + "&firm_id=" + w.firm,
+			"/api/v1/agreements", "/api/v1/agreements?elevator_id=" + w.elevA + "&state=proposed", "/api/v1/agreements?contract_id=" + w.contractA,
 		}
 		for _, p := range paths {
 			r := a.must(req{method: "GET", path: p, token: B}, 200)

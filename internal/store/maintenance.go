@@ -162,6 +162,7 @@ func (s *Store) CreateContract(ctx context.Context, a devices.Actor, c *devices.
 		if err != nil {
 			return outcome{}, err
 		}
+		c.Cycle = devices.CycleOn(*c, nil, today)
 		if c.ActiveOn(today) {
 			if err := s.setLiftFirm(tx, lift, &c.FirmOrgID, now); err != nil {
 				return outcome{}, err
@@ -197,8 +198,50 @@ func spansOverlap(aFrom, aTo, bFrom, bTo string) bool {
 
 // GetContract implements devices.MaintenanceStore.
 func (s *Store) GetContract(ctx context.Context, a devices.Actor, id string) (devices.MaintenanceContract, error) {
-	row, err := s.getContract(s.db.WithContext(ctx), a, id)
-	return row.toContract(), err
+	q := s.db.WithContext(ctx)
+	row, err := s.getContract(q, a, id)
+	if err != nil {
+		return devices.MaintenanceContract{}, err
+	}
+	out, err := s.withCycles(q, []devices.MaintenanceContract{row.toContract()})
+	if err != nil {
+		return devices.MaintenanceContract{}, err
+	}
+	return out[0], nil
+}
+
+// withCycles fills each contract's cycle in force today in its venue's
+// zone, from its accepted agreements.
+func (s *Store) withCycles(q *gorm.DB, cs []devices.MaintenanceContract) ([]devices.MaintenanceContract, error) {
+	if len(cs) == 0 {
+		return cs, nil
+	}
+	ids := make([]string, len(cs))
+	venues := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i], venues[i] = c.ID, c.VenueID
+	}
+	var rows []agreementRow
+	if err := q.Where("contract_id IN ? AND state = ?", ids, string(devices.AgreementAccepted)).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	ags := make([]devices.CycleAgreement, len(rows))
+	for i, r := range rows {
+		ags[i] = r.toAgreement()
+	}
+	var zones []struct{ ID, TimeZone string }
+	if err := q.Model(&venueRow{}).Select("id, time_zone").Where("id IN ?", venues).Find(&zones).Error; err != nil {
+		return nil, err
+	}
+	zoneOf := map[string]string{}
+	for _, z := range zones {
+		zoneOf[z.ID] = z.TimeZone
+	}
+	now := s.now()
+	for i := range cs {
+		cs[i].Cycle = devices.CycleOn(cs[i], ags, now.In(s.zone(zoneOf[cs[i].VenueID])).Format(dateLayout))
+	}
+	return cs, nil
 }
 
 // ListContracts implements devices.MaintenanceStore.
@@ -213,7 +256,12 @@ func (s *Store) ListContracts(ctx context.Context, a devices.Actor, f devices.Co
 	if f.FirmID != "" {
 		q = q.Where("maintenance_contracts.firm_org_id = ?", f.FirmID)
 	}
-	return listRows(q, "maintenance_contracts", p, func(r contractRow) string { return r.ID }, contractRow.toContract)
+	out, next, err := listRows(q, "maintenance_contracts", p, func(r contractRow) string { return r.ID }, contractRow.toContract)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err = s.withCycles(s.db.WithContext(ctx), out)
+	return out, next, err
 }
 
 // listRows pages through q (a scoped, filtered query on table) and
@@ -309,7 +357,13 @@ func (s *Store) EndContract(ctx context.Context, a devices.Actor, id string, ver
 			return err
 		}
 		fresh, err := s.getContract(tx, a, row.ID)
-		out = fresh.toContract()
+		if err != nil {
+			return err
+		}
+		cs, err := s.withCycles(tx, []devices.MaintenanceContract{fresh.toContract()})
+		if err == nil {
+			out = cs[0]
+		}
 		return err
 	})
 	return out, err

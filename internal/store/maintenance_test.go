@@ -136,6 +136,14 @@ func TestCycleAgreements(t *testing.T) {
 		}
 		_, err = st.ActOnAgreement(ctx, w.adminA, ag.ID, devices.AnyVersion, devices.AgreementAccept, "")
 		wantConflict(t, "accept twice", err, "invalid_transition")
+		if got, _ := st.GetContract(ctx, w.adminA, c.ID); got.Cycle.OnSiteDays != 15 || got.Cycle.AgreementID != "" {
+			t.Errorf("cycle before the window opens: %+v", got.Cycle)
+		}
+		w.clk.Set(time.Date(2026, 3, 6, 2, 0, 0, 0, time.UTC))
+		if got, _ := st.GetContract(ctx, w.firmAdmin, c.ID); got.Cycle.OnSiteDays != 30 || got.Cycle.RemoteDays != 7 || got.Cycle.AgreementID != ag.ID {
+			t.Errorf("cycle inside the accepted window: %+v", got.Cycle)
+		}
+		w.clk.Set(t0)
 		_, err = st.ActOnAgreement(ctx, w.adminA, ag.ID, devices.AnyVersion, devices.AgreementSuspend, "fault")
 		wantIs(t, "suspend by hand", err, devices.ErrForbidden)
 		_, err = st.ActOnAgreement(ctx, w.firmAdmin, ag.ID, devices.AnyVersion, devices.AgreementRevoke, " ")
