@@ -28,7 +28,7 @@ const (
 // AuditResources lists every resource the audit log names; the OpenAPI
 // document's AuditResource enum must match it (a test checks).
 var AuditResources = []string{ResourceOrganization, ResourceToken, ResourceVenue, ResourceThermometer, ResourceElevator,
-	ResourceVisit, ResourceRequest, ResourceFeed, ResourceCalibrationResult, ResourceReferenceStandard, ResourceDeferral}
+	ResourceVisit, ResourceRequest, ResourceFeed, ResourceCalibrationResult, ResourceReferenceStandard, ResourceDeferral, ResourceTechnician}
 
 // AuditActions lists every action the audit log records: the registry's,
 // and the workflow actions of visits and requests.

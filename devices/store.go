@@ -114,6 +114,7 @@ type Registry interface {
 	ResultStore
 	CertificateStore
 	DeferralStore
+	TechnicianStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }
