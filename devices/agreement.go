@@ -34,10 +34,10 @@ type MaintenanceContract struct {
 	EndedReason     string
 	// Cycle is the cycle in force today (in the venue's time zone), when
 	// read from the store.
-	Cycle   EffectiveCycle
-	Version int
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	Cycle     EffectiveCycle
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Validate normalizes and checks a new contract: a zero cycle takes

@@ -17,10 +17,12 @@ const (
 	FeedInstitute FeedKind = "institute"
 	// FeedVenue lists the visits planned to a venue (for its operator).
 	FeedVenue FeedKind = "venue"
+	// FeedTechnician lists the visits a technician is assigned to.
+	FeedTechnician FeedKind = "technician"
 )
 
 // FeedKinds lists every kind.
-var FeedKinds = []FeedKind{FeedInstitute, FeedVenue}
+var FeedKinds = []FeedKind{FeedInstitute, FeedVenue, FeedTechnician}
 
 // Valid reports whether k is a known kind.
 func (k FeedKind) Valid() bool { return slices.Contains(FeedKinds, k) }
@@ -33,7 +35,7 @@ type Feed struct {
 	ID        string
 	OrgID     string
 	Kind      FeedKind
-	SubjectID string // the institute or venue
+	SubjectID string // the institute, venue or technician
 	Name      string
 	CreatedAt time.Time
 	CreatedBy string
@@ -46,7 +48,7 @@ func (f *Feed) Validate() error {
 	f.Name = strings.TrimSpace(f.Name)
 	checkText(&p, "name", f.Name, true, 200)
 	if !f.Kind.Valid() {
-		p.Add("kind", "must be institute or venue")
+		p.Addf("kind", "must be one of %s", joinKinds(FeedKinds))
 	}
 	if !IsUUID(f.SubjectID) {
 		p.Add("subject_id", "must be a UUID")
@@ -64,7 +66,8 @@ type FeedVisit struct {
 // FeedStore keeps calendar feeds.
 type FeedStore interface {
 	// CreateFeed makes a feed of what the caller may see (its institute's
-	// visits, or a venue it operates) and returns its secret, shown once.
+	// visits, a venue it operates, or one of its institute's technicians)
+	// and returns its secret, shown once.
 	CreateFeed(ctx context.Context, a Actor, f *Feed) (string, error)
 	ListFeeds(ctx context.Context, a Actor, p Page) ([]Feed, string, error)
 	RevokeFeed(ctx context.Context, a Actor, id string) (Feed, error)

@@ -3,7 +3,6 @@ package devices
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -104,17 +103,7 @@ func (r *CalibrationRequest) Validate() error {
 	case n > MaxRequestThermometers:
 		p.Addf("thermometer_ids", "at most %d thermometers per request", MaxRequestThermometers)
 	}
-	seen := map[string]bool{}
-	for i, id := range r.ThermometerIDs {
-		f := "thermometer_ids[" + strconv.Itoa(i) + "]"
-		switch {
-		case !IsUUID(id):
-			p.Add(f, "must be a UUID")
-		case seen[strings.ToLower(id)]:
-			p.Add(f, "is listed twice")
-		}
-		seen[strings.ToLower(id)] = true
-	}
+	checkIDList(&p, "thermometer_ids", r.ThermometerIDs)
 	checkWindow(&p, "window_from", "window_to", r.WindowFrom, r.WindowTo)
 	return p.Err()
 }

@@ -97,6 +97,7 @@ type Visit struct {
 	Why           string
 	CancelReason  string
 	TaskIDs       []string
+	Technicians   []VisitTechnician // who goes, by name
 	Version       int
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
@@ -104,10 +105,11 @@ type Visit struct {
 
 // VisitFilter narrows a visit list; From and To bound Day (inclusive).
 type VisitFilter struct {
-	InstituteID string
-	VenueID     string
-	State       VisitState
-	From, To    string
+	InstituteID  string
+	VenueID      string
+	TechnicianID string // visits this technician is assigned to
+	State        VisitState
+	From, To     string
 }
 
 // VisitReport is what one run of the visits job did.

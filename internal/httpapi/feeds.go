@@ -82,17 +82,26 @@ func (s *Server) serveFeed(c *gin.Context) {
 	}
 	events := make([]icalfeed.Event, len(visits))
 	for i, v := range visits {
+		desc := fmt.Sprintf("State: %s\nPriority %d\n%s\nTasks: %s", v.State, v.Priority, v.Why, strings.Join(v.TaskIDs, ", "))
+		if len(v.Technicians) > 0 {
+			names := make([]string, len(v.Technicians))
+			for j, t := range v.Technicians {
+				names[j] = t.Name
+			}
+			desc += "\nTechnicians: " + strings.Join(names, ", ")
+		}
+		// Every feed names a visit by its id alone, so a visit that moves,
+		// or shows in several feeds, is one event to a calendar client.
 		events[i] = icalfeed.Event{
-			UID:     v.ID + "@calibd",
-			Day:     v.Day,
-			Summary: fmt.Sprintf("Calibration visit: %s (%d thermometers)", v.VenueName, len(v.TaskIDs)),
-			Description: fmt.Sprintf("State: %s\nPriority %d\n%s\nTasks: %s", v.State, v.Priority, v.Why,
-				strings.Join(v.TaskIDs, ", ")),
-			Location: joinNonEmpty(", ", v.VenueName, v.VenueAddress),
-			Status:   feedStatus[v.State],
-			Sequence: v.Version,
-			Updated:  v.UpdatedAt,
-			URL:      "/api/v1/visits/" + v.ID,
+			UID:         v.ID + "@calibd",
+			Day:         v.Day,
+			Summary:     fmt.Sprintf("Calibration visit: %s (%d thermometers)", v.VenueName, len(v.TaskIDs)),
+			Description: desc,
+			Location:    joinNonEmpty(", ", v.VenueName, v.VenueAddress),
+			Status:      feedStatus[v.State],
+			Sequence:    v.Version,
+			Updated:     v.UpdatedAt,
+			URL:         "/api/v1/visits/" + v.ID,
 		}
 	}
 	body, err := icalfeed.Feed("calibd: "+feed.Name, events, time.Now())

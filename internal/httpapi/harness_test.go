@@ -202,6 +202,7 @@ type world struct {
 	standardA, resultA               string // the institute\'s standard and thermA\'s result (made by a.result)
 	deferralA                        string // a deferral naming venueA only (made by a.deferral)
 	contractA, agreementA            string // elevA's contract with the firm and the firm's proposal (made by a.contract)
+	technicianA                      string // the institute's technician, assigned to visitA (made by a.technician)
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -343,6 +344,16 @@ func (a *api) result(w *world) (standard, result string) {
 	body["performed_at"] = now.Format(time.RFC3339)
 	result = a.must(req{method: "POST", path: "/api/v1/results", token: w.instTok, body: body}, 201).str(a.t, "id")
 	return standard, result
+}
+
+// technician registers a technician of the institute, assigns it to
+// visitA and returns its id.
+func (a *api) technician(w *world) string {
+	id := a.must(req{method: "POST", path: "/api/v1/technicians", token: w.instTok, body: map[string]any{
+		"name": "Zhang Min", "email": "zhang.min@example.org"}}, 201).str(a.t, "id")
+	a.must(req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/technicians", token: w.instTok,
+		body: map[string]any{"technician_ids": []string{id}}}, 200)
+	return id
 }
 
 // deferral declares a deferral naming venueA only, with a window in 2030

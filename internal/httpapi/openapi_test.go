@@ -379,6 +379,8 @@ type specServer struct {
 	deferral    string
 	contract    string
 	agreement   string
+	instTok     string // the institute's admin token
+	technician  string // the institute's technician, assigned to visit
 }
 
 func newSpecServer(t *testing.T) *specServer {
@@ -485,6 +487,11 @@ func (s *specServer) populate() {
 	s.request = r["id"].(string)
 	lab, _ := s.json("POST", "/api/v1/organizations/"+s.institute+"/tokens", s.regTok, map[string]any{"name": "lab", "role": "admin"}, nil, 201)
 	instTok := lab["token"].(string)
+	s.instTok = instTok
+	tech, _ := s.json("POST", "/api/v1/technicians", instTok, map[string]any{"name": "Zhang Min", "email": "zhang.min@example.org",
+		"phone": "+86 21 0000 0001"}, nil, 201)
+	s.technician = tech["id"].(string)
+	s.json("POST", "/api/v1/visits/"+s.visit+"/technicians", instTok, map[string]any{"technician_ids": []string{s.technician}}, nil, 200)
 	now := time.Now().UTC()
 	std, _ := s.json("POST", "/api/v1/standards", instTok, map[string]any{"name": "Blackbody", "serial": "BB-1", "certificate_no": "NIM-1",
 		"calibrated_at": now.AddDate(0, 0, -10).Format(time.RFC3339), "due_at": now.AddDate(0, 0, 100).Format(time.RFC3339)}, nil, 201)
@@ -576,6 +583,27 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	s.json("PATCH", "/api/v1/elevators/"+s.elev, op, map[string]any{"maintenance_firm_id": nil, "commissioning_date": nil}, map[string]string{"If-Match": `W/"1"`}, 200)
 	s.call("POST", "/api/v1/elevators/"+s.elev+"/retire", op, "", "", nil, 200)
 	s.json("POST", "/api/v1/elevators", op, map[string]any{"venue_id": s.venue, "registration_code": "L-2", "manufacturer": "Otis"}, nil, 409)
+
+	tech := "/api/v1/technicians/" + s.technician
+	s.call("GET", "/api/v1/technicians?include_retired=true&institute_id="+s.institute, reg, "", "", nil, 200)
+	s.call("GET", "/api/v1/technicians?institute_id=x", s.instTok, "", "", nil, 422)
+	s.call("GET", tech, s.instTok, "", "", nil, 200)
+	s.call("GET", tech, op, "", "", nil, 404)
+	s.json("POST", "/api/v1/technicians", op, map[string]any{"name": "X"}, nil, 403)
+	s.json("POST", "/api/v1/technicians", s.instTok, map[string]any{"name": " ", "email": "nope"}, nil, 422)
+	s.json("PATCH", tech, s.instTok, map[string]any{"phone": "1"}, nil, 428)
+	s.json("PATCH", tech, s.instTok, map[string]any{"phone": "1"}, map[string]string{"If-Match": `"9"`}, 412)
+	s.json("PATCH", tech, reg, map[string]any{"phone": "1", "version": 1}, nil, 403)
+	s.json("PATCH", tech, s.instTok, map[string]any{"phone": "+86 21 0000 0002", "version": 1}, nil, 200)
+	s.call("POST", tech+"/retire", s.instTok, "", "", nil, 409) // assigned to the visit in progress
+	s.json("POST", "/api/v1/visits/"+s.visit+"/technicians", op, map[string]any{"technician_ids": []string{}}, nil, 403)
+	s.json("POST", "/api/v1/visits/"+s.visit+"/technicians", s.instTok, map[string]any{"technician_ids": []string{"x"}}, nil, 422)
+	s.json("POST", "/api/v1/visits/"+s.visit+"/technicians", s.instTok, map[string]any{"technician_ids": []string{}, "version": 99}, nil, 412)
+	s.json("POST", "/api/v1/visits/"+s.visit+"/technicians", s.instTok, map[string]any{"technician_ids": []string{}}, nil, 200)
+	s.json("POST", tech+"/retire", s.instTok, map[string]any{"version": 2}, nil, 200)
+	s.json("PATCH", tech, s.instTok, map[string]any{"name": "Z"}, map[string]string{"If-Match": `"3"`}, 409)
+	s.json("POST", "/api/v1/feeds", s.instTok, map[string]any{"kind": "technician", "subject_id": s.technician, "name": "Zhang Min"}, nil, 201)
+	s.json("POST", "/api/v1/feeds", op, map[string]any{"kind": "technician", "subject_id": s.technician, "name": "x"}, nil, 404)
 
 	s.call("GET", "/api/v1/audit?resource=venue&since=2020-01-01", reg, "", "", nil, 200)
 	s.call("GET", "/api/v1/audit?action=launch", reg, "", "", nil, 422)
@@ -758,6 +786,8 @@ func (s *specServer) fill(path string) string {
 		id = s.contract
 	case strings.HasPrefix(path, "/api/v1/agreements/"):
 		id = s.agreement
+	case strings.HasPrefix(path, "/api/v1/technicians/"):
+		id = s.technician
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

@@ -61,6 +61,13 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/visits/:id/start", s.actOnVisit(devices.VisitStart))
 	v1.POST("/visits/:id/complete", s.actOnVisit(devices.VisitComplete))
 	v1.POST("/visits/:id/cancel", s.actOnVisit(devices.VisitCancel))
+	v1.POST("/visits/:id/technicians", s.assignTechnicians)
+
+	v1.GET("/technicians", s.listTechnicians)
+	v1.POST("/technicians", s.createTechnician)
+	v1.GET("/technicians/:id", s.getTechnician)
+	v1.PATCH("/technicians/:id", s.updateTechnician)
+	v1.POST("/technicians/:id/retire", s.retireTechnician)
 
 	v1.GET("/requests", s.listRequests)
 	v1.POST("/requests", s.createRequest)

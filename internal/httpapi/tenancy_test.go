@@ -40,6 +40,8 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/maintenance/checklist":     "shared reference data (TSG T5002 items), the same for every caller",
 	"POST /api/v1/deferrals":                "the regulator's declaration over every tenant; others get 403 (TestDeferralsAPI)",
 	"POST /api/v1/standards":                "registers the caller's own standard; non-institutes get 403 (TestResultsAPI)",
+	"GET /api/v1/technicians":               "list: checked by TestListsNeverLeak",
+	"POST /api/v1/technicians":              "registers the caller's own institute's technician; other kinds get 403 (TestTechniciansAPI)",
 	"GET /api/v1/scheduler/jobs":            "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 	"POST /api/v1/scheduler/jobs/:name/run": "the regulator's scheduler, not a tenant's object; others get 403 (TestSchedulerAPI)",
 }
@@ -47,7 +49,20 @@ var exemptFromTenancy = map[string]string{
 func tenancyCases(w *world) []tenancyCase {
 	B := w.adminB
 	v := map[string]any{"version": 1}
-	return []tenancyCase{
+	var cases []tenancyCase
+	// Technicians and their assignments, probed by operator B and by the
+	// other institute.
+	for _, tok := range []string{B, w.inst2Tok} {
+		cases = append(cases,
+			tenancyCase{"GET /api/v1/technicians/:id", req{method: "GET", path: "/api/v1/technicians/" + w.technicianA, token: tok}},
+			tenancyCase{"PATCH /api/v1/technicians/:id", req{method: "PATCH", path: "/api/v1/technicians/" + w.technicianA, token: tok,
+				body: map[string]any{"name": "x", "version": 1}}},
+			tenancyCase{"POST /api/v1/technicians/:id/retire", req{method: "POST", path: "/api/v1/technicians/" + w.technicianA + "/retire", token: tok}},
+			tenancyCase{"POST /api/v1/visits/:id/technicians", req{method: "POST", path: "/api/v1/visits/" + w.visitA + "/technicians", token: tok,
+				body: map[string]any{"technician_ids": []string{}}}},
+		)
+	}
+	return append(cases, []tenancyCase{
 		{"GET /api/v1/organizations/:id", req{method: "GET", path: "/api/v1/organizations/" + w.opA, token: B}},
 		{"PATCH /api/v1/organizations/:id", req{method: "PATCH", path: "/api/v1/organizations/" + w.opA, token: B, body: map[string]any{"name": "x", "version": 1}}},
 		{"POST /api/v1/organizations/:id/retire", req{method: "POST", path: "/api/v1/organizations/" + w.opA + "/retire", token: B}},
@@ -116,7 +131,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"GET /api/v1/organizations/:id/calendar", req{method: "GET", path: "/api/v1/organizations/" + w.inst + "/calendar", token: B}},
 		{"PUT /api/v1/organizations/:id/calendar", req{method: "PUT", path: "/api/v1/organizations/" + w.inst + "/calendar", token: B,
 			body: map[string]any{"time_zone": "UTC", "technicians": 1, "visits_per_technician_per_day": 1, "working_days": []string{"monday"}, "holidays": []string{}}}},
-	}
+	}...)
 }
 
 // TestAnotherTenantGets404 probes every object endpoint as operator B on
@@ -129,6 +144,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 		w.standardA, w.resultA = a.result(w)
 		w.deferralA = a.deferral(w)
 		w.contractA, w.agreementA = a.contract(w)
+		w.technicianA = a.technician(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
 			r := a.do(tc.req)
@@ -181,8 +197,9 @@ func TestListsNeverLeak(t *testing.T) {
 		w.standardA, w.resultA = a.result(w)
 		w.deferralA = a.deferral(w)
 		w.contractA, w.agreementA = a.contract(w)
+		w.technicianA = a.technician(w)
 		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
-			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA}
+			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA, w.technicianA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -202,16 +219,22 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/deferrals", "/api/v1/deferrals?state=active",
 			"/api/v1/contracts", "/api/v1/contracts?elevator_id=" + w.elevA, "/api/v1/contracts?venue_id=" + w.venueA + "&firm_id=" + w.firm,
 			"/api/v1/agreements", "/api/v1/agreements?elevator_id=" + w.elevA + "&state=proposed", "/api/v1/agreements?contract_id=" + w.contractA,
+			"/api/v1/technicians", "/api/v1/technicians?include_retired=true&institute_id=" + w.inst,
+			"/api/v1/visits?technician_id=" + w.technicianA,
 		}
-		for _, p := range paths {
-			r := a.must(req{method: "GET", path: p, token: B}, 200)
-			for _, id := range r.ids(t) {
-				if slices.Contains(forbidden, id) {
-					t.Errorf("GET %s as operator B lists A's object %s", p, id)
+		// Operator B, and the other institute: it must never see the
+		// institute's technicians, nor its visits through technician_id.
+		for _, who := range []struct{ name, tok string }{{"operator B", B}, {"the other institute", w.inst2Tok}} {
+			for _, p := range paths {
+				r := a.must(req{method: "GET", path: p, token: who.tok}, 200)
+				for _, id := range r.ids(t) {
+					if slices.Contains(forbidden, id) {
+						t.Errorf("GET %s as %s lists A's object %s", p, who.name, id)
+					}
 				}
-			}
-			if strings.Contains(string(r.Body), w.venueA) {
-				t.Errorf("GET %s as operator B mentions A's venue id", p)
+				if strings.Contains(string(r.Body), w.venueA) || strings.Contains(string(r.Body), w.technicianA) {
+					t.Errorf("GET %s as %s mentions A's venue or the institute's technician", p, who.name)
+				}
 			}
 		}
 		// B does see its own rows through the same lists.

@@ -22,22 +22,34 @@ type visitJSON struct {
 	Why           string    `json:"why"`
 	CancelReason  string    `json:"cancel_reason"`
 	TaskIDs       []string  `json:"task_ids"`
+	Technicians   []nameRef `json:"technicians"`
 	Version       int       `json:"version"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
+// nameRef names another object: a visit's technicians.
+type nameRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
 func toVisitJSON(v devices.Visit) visitJSON {
+	techs := make([]nameRef, len(v.Technicians))
+	for i, t := range v.Technicians {
+		techs[i] = nameRef{ID: t.ID, Name: t.Name}
+	}
 	return visitJSON{ID: v.ID, InstituteID: v.InstituteID, VenueID: v.VenueID, OperatorOrgID: v.OperatorOrgID,
 		Day: v.Day, State: string(v.State), Priority: v.Priority, Why: v.Why, CancelReason: v.CancelReason,
-		TaskIDs: v.TaskIDs, Version: v.Version, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		TaskIDs: v.TaskIDs, Technicians: techs, Version: v.Version, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 }
 
 func (s *Server) listVisits(c *gin.Context) {
-	q := newQuery(c, "institute_id", "venue_id", "state", "from", "to")
+	q := newQuery(c, "institute_id", "venue_id", "technician_id", "state", "from", "to")
 	f := devices.VisitFilter{
-		InstituteID: q.id("institute_id"),
-		VenueID:     q.id("venue_id"),
+		InstituteID:  q.id("institute_id"),
+		VenueID:      q.id("venue_id"),
+		TechnicianID: q.id("technician_id"),
 		State: devices.VisitState(q.enum("state", func(v string) bool { return devices.VisitState(v).Valid() },
 			joinStrings(devices.VisitStates))),
 		From: q.date("from"),

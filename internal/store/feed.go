@@ -45,8 +45,9 @@ func (r feedRow) toFeed() devices.Feed {
 }
 
 // CreateFeed implements devices.FeedStore: an institute subscribes to its
-// own visits, a venue operator to a venue of its own; the regulator to
-// either. Members may create feeds (they are read-only views).
+// own visits or one of its technicians', a venue operator to a venue of its
+// own; the regulator to any. Members may create feeds (they are read-only
+// views).
 func (s *Store) CreateFeed(ctx context.Context, a devices.Actor, f *devices.Feed) (string, error) {
 	if err := f.Validate(); err != nil {
 		return "", err
@@ -73,6 +74,11 @@ func (s *Store) CreateFeed(ctx context.Context, a devices.Actor, f *devices.Feed
 			}
 			if !a.IsRegulator() && a.OrgID != v.OperatorOrgID {
 				return devices.Forbidden("only the venue's operator subscribes to its calendar")
+			}
+		case devices.FeedTechnician:
+			// Only the technician's institute and the regulator see it.
+			if _, err := s.getTechnician(tx, a, f.SubjectID); err != nil {
+				return err
 			}
 		}
 		now := s.now()
@@ -169,21 +175,24 @@ func (s *Store) FeedBySecret(ctx context.Context, secret string) (devices.Feed, 
 	since := calendarDate(s.now().AddDate(0, 0, -devices.FeedPastDays).Format(dateLayout))
 	var rows []visitRow
 	vq := q.Model(&visitRow{}).Where("visits.day >= ?", since)
-	if row.Kind == string(devices.FeedInstitute) {
+	switch devices.FeedKind(row.Kind) {
+	case devices.FeedInstitute:
 		vq = vq.Where("visits.institute_id = ?", row.SubjectID)
-	} else {
+	case devices.FeedVenue:
 		vq = vq.Where("visits.venue_id = ?", row.SubjectID)
+	case devices.FeedTechnician:
+		vq = vq.Where("visits.id IN (SELECT vt.visit_id FROM visit_technicians vt WHERE vt.technician_id = ?)", row.SubjectID)
+	default:
+		return devices.Feed{}, nil, fmt.Errorf("feed %s of unknown kind %q", row.ID, row.Kind)
 	}
 	if err := vq.Order("visits.day, visits.id").Limit(5000).Find(&rows).Error; err != nil {
 		return devices.Feed{}, nil, err
 	}
-	ids := make([]string, len(rows))
 	venueIDs := map[string]bool{}
-	for i, r := range rows {
-		ids[i] = r.ID
+	for _, r := range rows {
 		venueIDs[r.VenueID] = true
 	}
-	tasks, err := s.visitTasks(q, ids)
+	visits, err := s.visitsOf(q, rows)
 	if err != nil {
 		return devices.Feed{}, nil, err
 	}
@@ -198,9 +207,9 @@ func (s *Store) FeedBySecret(ctx context.Context, secret string) (devices.Feed, 
 		byID[v.ID] = v
 	}
 	out := make([]devices.FeedVisit, len(rows))
-	for i, r := range rows {
-		v := byID[r.VenueID]
-		out[i] = devices.FeedVisit{Visit: r.toVisit(tasks[r.ID]), VenueName: v.Name, VenueAddress: v.Address}
+	for i, vis := range visits {
+		v := byID[vis.VenueID]
+		out[i] = devices.FeedVisit{Visit: vis, VenueName: v.Name, VenueAddress: v.Address}
 	}
 	return row.toFeed(), out, nil
 }

@@ -67,13 +67,16 @@ type visitRow struct {
 
 func (visitRow) TableName() string { return "visits" }
 
-func (r visitRow) toVisit(taskIDs []string) devices.Visit {
+func (r visitRow) toVisit(taskIDs []string, techs []devices.VisitTechnician) devices.Visit {
 	if taskIDs == nil {
 		taskIDs = []string{}
 	}
+	if techs == nil {
+		techs = []devices.VisitTechnician{}
+	}
 	return devices.Visit{ID: r.ID, InstituteID: r.InstituteID, VenueID: r.VenueID, OperatorOrgID: r.OperatorOrgID,
 		Day: string(r.Day), State: devices.VisitState(r.State), Priority: r.Priority, Why: r.Why,
-		CancelReason: r.CancelReason, TaskIDs: taskIDs, Version: r.Version,
+		CancelReason: r.CancelReason, TaskIDs: taskIDs, Technicians: techs, Version: r.Version,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
@@ -194,6 +197,36 @@ func (s *Store) visitTasks(q *gorm.DB, visitIDs []string) (map[string][]string, 
 	return out, err
 }
 
+// visitsOf turns rows into visits with their tasks and technicians.
+func (s *Store) visitsOf(q *gorm.DB, rows []visitRow) ([]devices.Visit, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	tasks, err := s.visitTasks(q, ids)
+	if err != nil {
+		return nil, err
+	}
+	techs, err := visitTechnicians(q, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]devices.Visit, len(rows))
+	for i, r := range rows {
+		out[i] = r.toVisit(tasks[r.ID], techs[r.ID])
+	}
+	return out, nil
+}
+
+// visitOf is visitsOf for one row.
+func (s *Store) visitOf(q *gorm.DB, row visitRow) (devices.Visit, error) {
+	vs, err := s.visitsOf(q, []visitRow{row})
+	if err != nil {
+		return devices.Visit{}, err
+	}
+	return vs[0], nil
+}
+
 func (s *Store) getVisit(q *gorm.DB, a devices.Actor, id string) (visitRow, error) {
 	var row visitRow
 	if !devices.IsUUID(id) {
@@ -210,11 +243,7 @@ func (s *Store) GetVisit(ctx context.Context, a devices.Actor, id string) (devic
 	if err != nil {
 		return devices.Visit{}, err
 	}
-	tasks, err := s.visitTasks(q, []string{row.ID})
-	if err != nil {
-		return devices.Visit{}, err
-	}
-	return row.toVisit(tasks[row.ID]), nil
+	return s.visitOf(q, row)
 }
 
 // ListVisits implements devices.VisitStore.
@@ -225,6 +254,9 @@ func (s *Store) ListVisits(ctx context.Context, a devices.Actor, f devices.Visit
 	}
 	if f.VenueID != "" {
 		q = q.Where("visits.venue_id = ?", f.VenueID)
+	}
+	if f.TechnicianID != "" {
+		q = q.Where("visits.id IN (SELECT vt.visit_id FROM visit_technicians vt WHERE vt.technician_id = ?)", f.TechnicianID)
 	}
 	if f.State != "" {
 		q = q.Where("visits.state = ?", string(f.State))
@@ -244,17 +276,9 @@ func (s *Store) ListVisits(ctx context.Context, a devices.Actor, f devices.Visit
 		return nil, "", translate(err, "visits")
 	}
 	rows, next := cutPage(rows, p.Limit, func(r visitRow) string { return r.ID })
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	tasks, err := s.visitTasks(s.db.WithContext(ctx), ids)
+	out, err := s.visitsOf(s.db.WithContext(ctx), rows)
 	if err != nil {
 		return nil, "", err
-	}
-	out := make([]devices.Visit, len(rows))
-	for i, r := range rows {
-		out[i] = r.toVisit(tasks[r.ID])
 	}
 	return out, next, nil
 }
@@ -323,8 +347,7 @@ func (s *Store) ActOnVisit(ctx context.Context, a devices.Actor, id string, vers
 			return err
 		}
 		row.State, row.CancelReason, row.Version, row.UpdatedAt = string(to), reason, row.Version+1, now
-		tasks, err := s.visitTasks(tx, []string{row.ID})
-		out = row.toVisit(tasks[row.ID])
+		out, err = s.visitOf(tx, row)
 		return err
 	})
 	return out, err

@@ -26,6 +26,18 @@ func visitsOf(t *testing.T, st *store.Store, a devices.Actor, f devices.VisitFil
 	}
 }
 
+// plan runs the plan job (30 days ahead) and the visits job (60 days) at
+// the world's clock.
+func (w *world) plan() {
+	w.t.Helper()
+	if _, err := w.st.PlanCalibrations(w.ctx, w.clk.Now(), 30); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.st.PlanVisits(w.ctx, w.clk.Now(), 60); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // TestPlanVisits: the visits job puts each venue's open tasks into one
 // visit, most urgent first, one visit a day for an institute with one
 // technician doing one visit a day, on working days only; a second run
@@ -114,12 +126,7 @@ func TestPlanVisits(t *testing.T) {
 			th.InstituteID = &w.inst.ID
 			th.Status = devices.StatusOutOfTolerance
 		})
-		if _, err := st.PlanCalibrations(ctx, w.clk.Now(), 30); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.PlanVisits(ctx, w.clk.Now(), 60); err != nil {
-			t.Fatal(err)
-		}
+		w.plan()
 		if got, _ := st.GetVisit(ctx, w.reg, hv.ID); got.Day != "2026-03-02" || got.State != devices.VisitConfirmed || len(got.TaskIDs) != 2 {
 			t.Errorf("confirmed visit after re-plan = %+v; want it unmoved with its 2 tasks", got)
 		}
