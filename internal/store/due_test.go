@@ -108,3 +108,35 @@ func TestThermometerDue(t *testing.T) {
 		})
 	})
 }
+
+// TestDueStateFollowsTheVenueZone: due_state is judged in the venue's
+// zone, and a change of the venue's zone shows at once on this replica
+// (the zone is cached per replica, not joined into every read).
+func TestDueStateFollowsTheVenueZone(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := w.ctx
+		// Due 2026-03-01 15:00 UTC, read at 17:00 UTC: in Shanghai the due
+		// date (the 1st, 23:00) is already yesterday; in Honolulu (05:00,
+		// now 07:00) it is today.
+		th := w.thermometer(w.adminA, w.venueA.ID, func(th *devices.Thermometer) {
+			th.IntervalDays, th.LastCalibratedAt = 365, ptr(time.Date(2025, 3, 1, 15, 0, 0, 0, time.UTC))
+		})
+		w.clk.Set(time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC))
+		got, err := st.GetThermometer(ctx, w.adminA, th.ID)
+		if err != nil || got.DueState != devices.DueOverdue {
+			t.Fatalf("in Shanghai: %s, %v; want overdue", got.DueState, err)
+		}
+		zone := "Pacific/Honolulu"
+		if _, err := st.UpdateVenue(ctx, w.adminA, w.venueA.ID, devices.AnyVersion, devices.VenuePatch{TimeZone: &zone}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = st.GetThermometer(ctx, w.adminA, th.ID)
+		list, _, _ := st.ListThermometers(ctx, w.adminA, devices.ThermometerFilter{VenueID: w.venueA.ID}, devices.Page{})
+		i := slices.IndexFunc(list, func(x devices.Thermometer) bool { return x.ID == th.ID })
+		if got.DueState != devices.DueSoon || i < 0 || list[i].DueState != devices.DueSoon {
+			t.Errorf("in Honolulu: get %s, list %v; want due_soon", got.DueState, list)
+		}
+	})
+}

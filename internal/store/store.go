@@ -59,6 +59,50 @@ type Store struct {
 	dueHorizon int
 	maxCycle   int
 	zones      sync.Map // IANA name -> *time.Location
+	venueZone  sync.Map // venue id -> cachedZone
+}
+
+// venueZoneTTL is how long a replica trusts a venue's time zone it has
+// read (the replica that changes a venue forgets it at once). Reading the
+// zone through a join made every GET and list of thermometers cost about
+// half as much again (docs/BENCHMARKS.md).
+const venueZoneTTL = time.Minute
+
+type cachedZone struct {
+	name  string
+	until time.Time
+}
+
+// venueZones returns the time zone of each venue, from the cache or in
+// one query for those it lacks.
+func (s *Store) venueZones(q *gorm.DB, ids ...string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	now := time.Now()
+	var missing []string
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		if z, ok := s.venueZone.Load(id); ok && now.Before(z.(cachedZone).until) {
+			out[id] = z.(cachedZone).name
+			continue
+		}
+		out[id] = ""
+		missing = append(missing, id)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	var rows []struct{ ID, TimeZone string }
+	if err := q.Session(&gorm.Session{NewDB: true}).Model(&venueRow{}).Select("id, time_zone").Where("id IN ?", missing).
+		Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.TimeZone
+		s.venueZone.Store(r.ID, cachedZone{name: r.TimeZone, until: now.Add(venueZoneTTL)})
+	}
+	return out, nil
 }
 
 // zone loads an IANA time zone once; a name the host cannot load (venues

@@ -131,13 +131,14 @@ func (s *Store) getThermometer(q *gorm.DB, a devices.Actor, id string) (thermome
 	if !devices.IsUUID(id) {
 		return row, fmt.Errorf("thermometer %q: %w", id, devices.ErrNotFound)
 	}
-	err := q.Scopes(thermometerScope(a), withVenueZone).Where("thermometers.id = ?", id).Take(&row).Error
+	err := q.Scopes(thermometerScope(a)).Where("thermometers.id = ?", id).Take(&row).Error
 	return row, translate(err, "thermometer")
 }
 
 // GetThermometer implements devices.ThermometerStore.
 func (s *Store) GetThermometer(ctx context.Context, a devices.Actor, id string) (devices.Thermometer, error) {
-	row, err := s.getThermometer(s.db.WithContext(ctx), a, id)
+	q := s.db.WithContext(ctx)
+	row, err := s.getThermometer(q, a, id)
 	if err != nil {
 		return devices.Thermometer{}, err
 	}
@@ -145,12 +146,16 @@ func (s *Store) GetThermometer(ctx context.Context, a devices.Actor, id string) 
 	if err != nil {
 		return devices.Thermometer{}, err
 	}
-	return s.withDueState(t, row.VenueTimeZone), nil
+	zones, err := s.venueZones(q, row.VenueID)
+	if err != nil {
+		return devices.Thermometer{}, err
+	}
+	return s.withDueState(t, zones[row.VenueID]), nil
 }
 
 // ListThermometers implements devices.ThermometerStore.
 func (s *Store) ListThermometers(ctx context.Context, a devices.Actor, f devices.ThermometerFilter, p devices.Page) ([]devices.Thermometer, string, error) {
-	q := s.db.WithContext(ctx).Model(&thermometerRow{}).Scopes(thermometerScope(a), withVenueZone)
+	q := s.db.WithContext(ctx).Model(&thermometerRow{}).Scopes(thermometerScope(a))
 	if f.VenueID != "" {
 		q = q.Where("thermometers.venue_id = ?", f.VenueID)
 	}
@@ -181,13 +186,21 @@ func (s *Store) ListThermometers(ctx context.Context, a devices.Actor, f devices
 		return nil, "", translate(err, "thermometers")
 	}
 	rows, next := cutPage(rows, p.Limit, func(r thermometerRow) string { return r.ID })
+	venues := make([]string, len(rows))
+	for i, r := range rows {
+		venues[i] = r.VenueID
+	}
+	zones, err := s.venueZones(s.db.WithContext(ctx), venues...)
+	if err != nil {
+		return nil, "", err
+	}
 	out := make([]devices.Thermometer, len(rows))
 	for i, r := range rows {
 		t, err := r.toThermometer()
 		if err != nil {
 			return nil, "", err
 		}
-		out[i] = s.withDueState(t, r.VenueTimeZone)
+		out[i] = s.withDueState(t, zones[r.VenueID])
 	}
 	return out, next, nil
 }

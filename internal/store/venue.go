@@ -128,6 +128,9 @@ func (s *Store) UpdateVenue(ctx context.Context, a devices.Actor, id string, ver
 		out = v
 		return s.audit(tx, a, devices.ActionUpdate, devices.ResourceVenue, id, ch)
 	})
+	if err == nil {
+		s.venueZone.Delete(out.ID)
+	}
 	return out, err
 }
 
