@@ -101,6 +101,7 @@ type filing struct {
 	now   time.Time
 	today string
 	loc   *time.Location
+	lift  string // registration code, for messages
 	ags   []agreementRow
 }
 
@@ -111,9 +112,14 @@ func (f *filing) file() error {
 		return err
 	}
 	f.loc = f.s.zone(zone)
+	lift, err := liftName(f.tx, c.ElevatorID)
+	if err != nil {
+		return err
+	}
 	if err := f.tx.Where("contract_id = ?", c.ID).Order("id").Find(&f.ags).Error; err != nil {
 		return err
 	}
+	f.lift = lift
 	task, err := f.task()
 	if err != nil {
 		return err
@@ -294,7 +300,7 @@ func (f *filing) urgent(failed []string, governing string) error {
 	r.UrgentTaskID = &t.ID
 	events := []eventRow{liftEvent(f.now, c.OperatorOrgID, c.VenueID, devices.EventLiftCheckFailed, devices.SeverityCritical,
 		devices.EventResourceReport, r.ID, fmt.Sprintf("Remote inspection of lift %s on %s found not ok: %s; on-site visit due by %s",
-			c.ElevatorID, r.PerformedAt.In(f.loc).Format("2006-01-02 15:04"), strings.Join(failed, ", "), t.DueOn),
+			f.lift, r.PerformedAt.In(f.loc).Format("2006-01-02 15:04"), strings.Join(failed, ", "), t.DueOn),
 		string(devices.EventLiftCheckFailed)+":"+r.ID)}
 	if governing != "" {
 		reason := "remote inspection " + r.ID + " found not ok: " + strings.Join(failed, ", ")
@@ -303,7 +309,7 @@ func (f *filing) urgent(failed []string, governing string) error {
 		}
 		events = append(events, liftEvent(f.now, c.OperatorOrgID, c.VenueID, devices.EventAgreementSuspended, devices.SeverityWarning,
 			devices.EventResourceAgreement, governing, fmt.Sprintf("Extended-cycle agreement %s for lift %s is suspended until an on-site visit clears the lift (%s)",
-				governing, c.ElevatorID, reason), string(devices.EventAgreementSuspended)+":"+governing+":"+r.ID))
+				governing, f.lift, reason), string(devices.EventAgreementSuspended)+":"+governing+":"+r.ID))
 	}
 	_, err = f.s.raiseIn(f.tx, events)
 	return err

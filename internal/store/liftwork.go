@@ -172,6 +172,7 @@ type liftPlan struct {
 	c     devices.MaintenanceContract
 	now   time.Time
 	today string
+	lift  string // the lift's registration code, for messages
 	rep   devices.LiftWorkReport
 }
 
@@ -179,10 +180,14 @@ func (s *Store) planContract(ctx context.Context, id string, loc *time.Location,
 	var done devices.LiftWorkReport
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var row contractRow
-		if err := s.forUpdate(tx).Where("id = ?", id).Take(&row).Error; err != nil {
+		err := s.forUpdate(tx).Where("id = ?", id).Take(&row).Error
+		if err != nil {
 			return err
 		}
 		p := &liftPlan{s: s, tx: tx, c: row.toContract(), now: now, today: now.In(loc).Format(dateLayout)}
+		if p.lift, err = liftName(tx, p.c.ElevatorID); err != nil {
+			return err
+		}
 		open, err := p.openTasks()
 		if err != nil {
 			return err
@@ -251,7 +256,7 @@ func (p *liftPlan) markLate(open []liftTaskRow) ([]liftTaskRow, error) {
 			}
 			p.rep.Missed++
 			if err := p.event(devices.EventRemoteInspectionMissed, devices.SeverityWarning, devices.EventResourceLiftTask, t.ID,
-				fmt.Sprintf("The remote inspection of lift %s due on %s was not reported", t.ElevatorID, t.DueOn),
+				fmt.Sprintf("The remote inspection of lift %s due on %s was not reported", p.lift, t.DueOn),
 				string(devices.EventRemoteInspectionMissed)+":"+t.ID); err != nil {
 				return nil, err
 			}
@@ -271,7 +276,7 @@ func (p *liftPlan) markLate(open []liftTaskRow) ([]liftTaskRow, error) {
 		}
 		if err := p.event(devices.EventMaintenanceOverdue, sev, devices.EventResourceLiftTask, t.ID,
 			fmt.Sprintf("The %s maintenance (%s) of lift %s was due on %s and is not reported", strings.ReplaceAll(t.Kind, "_", " "),
-				t.Category, t.ElevatorID, t.DueOn),
+				t.Category, p.lift, t.DueOn),
 			string(devices.EventMaintenanceOverdue)+":"+t.ID+":"+string(t.DueOn)); err != nil {
 			return nil, err
 		}
@@ -441,6 +446,13 @@ func (s *Store) openTask(tx *gorm.DB, t *liftTaskRow) (bool, error) {
 		"carried_items": t.CarriedItems, "source_report_id": t.SourceReportID, "overdue_since": nil,
 		"version": gorm.Expr("version + 1"), "updated_at": now})
 	return res.RowsAffected == 1, res.Error
+}
+
+// liftName is a lift's registration code.
+func liftName(q *gorm.DB, elevatorID string) (string, error) {
+	var code string
+	err := q.Model(&elevatorRow{}).Where("id = ?", elevatorID).Pluck("registration_code", &code).Error
+	return code, err
 }
 
 // liftReports loads a lift's reports in the order they were performed.
