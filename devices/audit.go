@@ -29,14 +29,15 @@ const (
 // document's AuditResource enum must match it (a test checks).
 var AuditResources = []string{ResourceOrganization, ResourceToken, ResourceVenue, ResourceThermometer, ResourceElevator,
 	ResourceVisit, ResourceRequest, ResourceFeed, ResourceCalibrationResult, ResourceReferenceStandard, ResourceDeferral, ResourceTask,
-	ResourceContract, ResourceAgreement, ResourceTechnician}
+	ResourceContract, ResourceAgreement, ResourceTechnician, ResourceMaintenanceReport}
 
 // AuditActions lists every action the audit log records: the registry's,
 // and the workflow actions of visits and requests.
 var AuditActions = []string{ActionCreate, ActionUpdate, ActionRetire, ActionTokenIssue, ActionTokenRevoke, ActionImport, ActionRevoke,
 	string(VisitConfirm), string(VisitStart), string(VisitComplete), string(VisitCancel),
 	string(RequestAccept), string(RequestPropose), string(RequestDecline), string(RequestAcceptProposal), string(RequestWithdraw),
-	ActionRevise, ActionFlagOutOfTolerance, ActionLift, ActionEnd, string(AgreementReject)}
+	ActionRevise, ActionFlagOutOfTolerance, ActionLift, ActionEnd, string(AgreementReject),
+	ActionCountersign, ActionSuspend, ActionReinstate}
 
 // AuditEvent records who changed what and when. The log is append-only: no
 // method updates or deletes an event.

@@ -19,10 +19,26 @@ const (
 	// venue's time zone. Raised once per device and due cycle; the device
 	// itself is not changed, its overdue state follows from NextDueAt.
 	EventDeviceOverdue EventKind = "device_overdue"
+	// EventMaintenanceOverdue: an open on-site lift task is past its day.
+	// Raised once per task (its overdue_since records when).
+	EventMaintenanceOverdue EventKind = "maintenance_overdue"
+	// EventRemoteInspectionMissed: a remote inspection's day passed
+	// without a report; the task is marked missed. Once per task.
+	EventRemoteInspectionMissed EventKind = "remote_inspection_missed"
+	// EventLiftCheckFailed: a remote inspection found an item not ok; an
+	// urgent on-site task follows. Once per report.
+	EventLiftCheckFailed EventKind = "lift_check_failed"
+	// EventAgreementSuspended: a failed remote check suspended the
+	// extended-cycle agreement until an on-site visit clears the lift.
+	EventAgreementSuspended EventKind = "agreement_suspended"
+	// EventInspectionDue: a lift's TSG T7001 periodic inspection is at
+	// most InspectionReminderDays away. Once per lift and inspection day.
+	EventInspectionDue EventKind = "inspection_due"
 )
 
 // EventKinds lists every kind.
-var EventKinds = []EventKind{EventTaskOverdue, EventDeviceOverdue}
+var EventKinds = []EventKind{EventTaskOverdue, EventDeviceOverdue, EventMaintenanceOverdue, EventRemoteInspectionMissed,
+	EventLiftCheckFailed, EventAgreementSuspended, EventInspectionDue}
 
 // Valid reports whether k is a known kind.
 func (k EventKind) Valid() bool { return slices.Contains(EventKinds, k) }
@@ -47,6 +63,10 @@ func (s Severity) Valid() bool { return slices.Contains(Severities, s) }
 const (
 	EventResourceTask        = "calibration_task"
 	EventResourceThermometer = ResourceThermometer
+	EventResourceLiftTask    = ResourceLiftTask
+	EventResourceReport      = ResourceMaintenanceReport
+	EventResourceAgreement   = ResourceAgreement
+	EventResourceElevator    = ResourceElevator
 )
 
 // Event is something a job found that people should know about. Events

@@ -115,6 +115,7 @@ type Registry interface {
 	CertificateStore
 	DeferralStore
 	MaintenanceStore
+	LiftWorkStore
 	TechnicianStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

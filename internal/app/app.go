@@ -42,7 +42,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		log.Warn("using the embedded SQLite database; set DATABASE_URL=postgres://… for production", "path", cfg.DatabaseURL)
 	}
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery,
-		DueHorizonDays: cfg.DueHorizonDays, MaxExtendedCycleDays: cfg.MaxLiftCycleDays},
+		DueHorizonDays: cfg.DueHorizonDays, MaxExtendedCycleDays: cfg.MaxLiftCycleDays,
+		LiftUrgentHours: cfg.LiftUrgentHours},
 		log.With("component", "store"))
 	if err != nil {
 		return nil, err
@@ -185,6 +186,9 @@ func newScheduler(cfg config.Config, st *store.Store, log *slog.Logger, reg prom
 	}
 	if err := r.Register(scheduler.OverdueJob(st, time.Now, spec(cfg.ScheduleOverdue))); err != nil {
 		return nil, fmt.Errorf("SCHEDULE_OVERDUE: %w", err)
+	}
+	if err := r.Register(scheduler.LiftsJob(st, st, time.Now, cfg.LiftHorizonDays, spec(cfg.ScheduleLifts))); err != nil {
+		return nil, fmt.Errorf("SCHEDULE_LIFTS: %w", err)
 	}
 	return r, nil
 }

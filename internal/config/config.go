@@ -36,6 +36,9 @@ type Config struct {
 	SchedulePlan     string        // SCHEDULE_PLAN: cron spec of the plan job; "off" = only on demand
 	ScheduleVisits   string        // SCHEDULE_VISITS: cron spec of the visits job
 	ScheduleOverdue  string        // SCHEDULE_OVERDUE: cron spec of the overdue job
+	ScheduleLifts    string        // SCHEDULE_LIFTS: cron spec of the lift maintenance job
+	LiftHorizonDays  int           // LIFT_HORIZON_DAYS: how far ahead the lifts job creates tasks
+	LiftUrgentHours  int           // LIFT_URGENT_HOURS: how soon an on-site visit follows a failed remote check
 	VisitHorizonDays int           // VISIT_HORIZON_DAYS: how far ahead the visits job places visits
 	SchedulerTZ      string        // SCHEDULER_TZ: IANA zone the cron specs are read in
 	DueHorizonDays   int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
@@ -100,6 +103,9 @@ func Load(getenv func(string) string) (Config, error) {
 		SchedulePlan:     str("SCHEDULE_PLAN", "5 * * * *"),
 		ScheduleVisits:   str("SCHEDULE_VISITS", "15 * * * *"),
 		ScheduleOverdue:  str("SCHEDULE_OVERDUE", "25 * * * *"),
+		ScheduleLifts:    str("SCHEDULE_LIFTS", "35 * * * *"),
+		LiftHorizonDays:  int(num("LIFT_HORIZON_DAYS", 7)),
+		LiftUrgentHours:  int(num("LIFT_URGENT_HOURS", 24)),
 		VisitHorizonDays: int(num("VISIT_HORIZON_DAYS", 60)),
 		SchedulerTZ:      str("SCHEDULER_TZ", "UTC"),
 		DueHorizonDays:   int(num("DUE_HORIZON_DAYS", 30)),
@@ -154,6 +160,12 @@ func (c Config) Validate() error {
 	if c.DueHorizonDays > 366 {
 		errs = append(errs, fmt.Errorf("DUE_HORIZON_DAYS: %d is more than a year", c.DueHorizonDays))
 	}
+	if c.LiftHorizonDays > 366 {
+		errs = append(errs, fmt.Errorf("LIFT_HORIZON_DAYS: %d is more than a year", c.LiftHorizonDays))
+	}
+	if c.LiftUrgentHours > 7*24 {
+		errs = append(errs, fmt.Errorf("LIFT_URGENT_HOURS: %d is more than a week; a failed check needs a prompt visit", c.LiftUrgentHours))
+	}
 	if c.MaxLiftCycleDays < 16 || c.MaxLiftCycleDays > 180 {
 		errs = append(errs, fmt.Errorf("MAX_EXTENDED_CYCLE_DAYS: %d is not between 16 and 180 (the statutory cycle is 15 days)", c.MaxLiftCycleDays))
 	}
@@ -179,6 +191,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("schedule_plan", c.SchedulePlan),
 		slog.String("schedule_visits", c.ScheduleVisits),
 		slog.String("schedule_overdue", c.ScheduleOverdue),
+		slog.String("schedule_lifts", c.ScheduleLifts),
+		slog.Int("lift_horizon_days", c.LiftHorizonDays),
+		slog.Int("lift_urgent_hours", c.LiftUrgentHours),
 		slog.Int("visit_horizon_days", c.VisitHorizonDays),
 		slog.String("scheduler_tz", c.SchedulerTZ),
 		slog.Int("due_horizon_days", c.DueHorizonDays),

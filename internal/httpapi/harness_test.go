@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,9 @@ func newAPI(t *testing.T, st *store.Store, cfg httpapi.Config) *api {
 			t.Fatal(err)
 		}
 		if err := jobs.Register(scheduler.VisitsJob(st, time.Now, 60, "")); err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Register(scheduler.LiftsJob(st, st, time.Now, 7, "")); err != nil {
 			t.Fatal(err)
 		}
 		if err := jobs.Register(scheduler.OverdueJob(st, time.Now, "")); err != nil {
@@ -203,6 +208,7 @@ type world struct {
 	deferralA                        string // a deferral naming venueA only (made by a.deferral)
 	contractA, agreementA            string // elevA's contract with the firm and the firm's proposal (made by a.contract)
 	technicianA                      string // the institute's technician, assigned to visitA (made by a.technician)
+	liftTaskA, liftReportA           string // elevA's first on-site task and the firm's report of it (made by a.liftWork)
 }
 
 func (a *api) org(reg, name, kind string) string {
@@ -378,4 +384,38 @@ func (a *api) contract(w *world) (contract, agreement string) {
 		"contract_id": contract, "onsite_cycle_days": 30, "remote_interval_days": 7, "valid_from": today.Format(time.DateOnly),
 		"valid_to": today.AddDate(0, 0, 90).Format(time.DateOnly), "reason": "fewer site visits during the emergency"}}, 201).str(a.t, "id")
 	return contract, agreement
+}
+
+// halfMonthlyItems gives every half-monthly T5002 item a result: on site
+// all ok; remote (remote=true) the remotely checkable ones ok or, when
+// listed in failed, not_ok, the others not_checkable_remotely.
+func halfMonthlyItems(remote bool, failed ...string) []any {
+	var items []any
+	for i := 1; i <= 31; i++ {
+		code := fmt.Sprintf("HM%02d", i)
+		it, _ := devices.ChecklistItemByCode(code)
+		res := "ok"
+		switch {
+		case slices.Contains(failed, code):
+			res = "not_ok"
+		case remote && !it.Remote:
+			res = "not_checkable_remotely"
+		}
+		items = append(items, map[string]any{"code": code, "result": res, "note": map[bool]string{true: "broken", false: ""}[res == "not_ok"]})
+	}
+	return items
+}
+
+// liftWork runs the lifts job after a.contract, so elevA's first on-site
+// task is due today, and has the firm report that visit.
+func (a *api) liftWork(w *world) (task, report string) {
+	a.must(req{method: "POST", path: "/api/v1/scheduler/jobs/lifts/run", token: w.reg}, 200)
+	ids := a.must(req{method: "GET", path: "/api/v1/lift-tasks?kind=onsite&state=open&elevator_id=" + w.elevA, token: w.firmTok}, 200).ids(a.t)
+	if len(ids) != 1 {
+		a.t.Fatalf("open on-site tasks of elevA after the lifts job: %v", ids)
+	}
+	report = a.must(req{method: "POST", path: "/api/v1/lift-reports", token: w.firmTok, body: map[string]any{
+		"kind": "onsite", "elevator_id": w.elevA, "category": "half_monthly", "performed_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
+		"technician": "Wang Wei", "items": halfMonthlyItems(false)}}, 201).str(a.t, "id")
+	return ids[0], report
 }

@@ -379,6 +379,8 @@ type specServer struct {
 	deferral    string
 	contract    string
 	agreement   string
+	liftTask    string // the lift's first on-site task, made by the lifts job
+	liftReport  string // the firm's report of it
 	instTok     string // the institute's admin token
 	technician  string // the institute's technician, assigned to visit
 }
@@ -513,6 +515,13 @@ func (s *specServer) populate() {
 	ag, _ := s.json("POST", "/api/v1/agreements", firmTok["token"].(string), map[string]any{"contract_id": s.contract, "onsite_cycle_days": 30,
 		"remote_interval_days": 7, "valid_from": today, "valid_to": time.Now().UTC().AddDate(0, 0, 60).Format(time.DateOnly), "reason": "r"}, nil, 201)
 	s.agreement = ag["id"].(string)
+	s.json("POST", "/api/v1/scheduler/jobs/lifts/run", s.regTok, nil, nil, 200)
+	lt, _ := s.json("GET", "/api/v1/lift-tasks?elevator_id="+s.elev, s.regTok, nil, nil, 200)
+	s.liftTask = lt["items"].([]any)[0].(map[string]any)["id"].(string)
+	rep, _ := s.json("POST", "/api/v1/lift-reports", firmTok["token"].(string), map[string]any{"kind": "onsite", "elevator_id": s.elev,
+		"category": "half_monthly", "performed_at": time.Now().UTC().Add(-time.Minute).Format(time.RFC3339), "technician": "Wang Wei",
+		"items": halfMonthlyItems(false)}, nil, 201)
+	s.liftReport = rep["id"].(string)
 }
 
 // TestResponsesMatchOpenAPI drives real requests, successes and failures,
@@ -788,6 +797,10 @@ func (s *specServer) fill(path string) string {
 		id = s.agreement
 	case strings.HasPrefix(path, "/api/v1/technicians/"):
 		id = s.technician
+	case strings.HasPrefix(path, "/api/v1/lift-tasks/"):
+		id = s.liftTask
+	case strings.HasPrefix(path, "/api/v1/lift-reports/"):
+		id = s.liftReport
 	}
 	r := strings.NewReplacer("{id}", id, "{token_id}", s.tokID, "{code}", "jjg1164_ear", "{name}", "plan")
 	return r.Replace(path)

@@ -101,6 +101,12 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/agreements/:id/accept", s.actOnAgreement(devices.AgreementAccept))
 	v1.POST("/agreements/:id/reject", s.actOnAgreement(devices.AgreementReject))
 	v1.POST("/agreements/:id/revoke", s.actOnAgreement(devices.AgreementRevoke))
+	v1.GET("/lift-tasks", s.listLiftTasks)
+	v1.GET("/lift-tasks/:id", s.getLiftTask)
+	v1.GET("/lift-reports", s.listReports)
+	v1.POST("/lift-reports", s.fileReport)
+	v1.GET("/lift-reports/:id", s.getReport)
+	v1.POST("/lift-reports/:id/countersign", s.countersignReport)
 
 	v1.GET("/deferrals", s.listDeferrals)
 	v1.POST("/deferrals", s.declareDeferral)

@@ -22,8 +22,8 @@ func TestSchedulerAPI(t *testing.T) {
 				plan = j.(map[string]any)
 			}
 		}
-		if strings.Join(names, ",") != "overdue,plan,visits" || plan == nil {
-			t.Fatalf("jobs = %v; want overdue, plan and visits listed by name", names)
+		if strings.Join(names, ",") != "lifts,overdue,plan,visits" || plan == nil {
+			t.Fatalf("jobs = %v; want lifts, overdue, plan and visits listed by name", names)
 		}
 		last, _ := plan["last_run"].(map[string]any)
 		if last == nil || last["outcome"] != "succeeded" || last["items"] != float64(3) {

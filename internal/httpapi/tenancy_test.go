@@ -37,6 +37,8 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/deferrals":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/contracts":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/agreements":                "list: checked by TestListsNeverLeak",
+	"GET /api/v1/lift-tasks":                "list: checked by TestListsNeverLeak",
+	"GET /api/v1/lift-reports":              "list: checked by TestListsNeverLeak",
 	"GET /api/v1/maintenance/checklist":     "shared reference data (TSG T5002 items), the same for every caller",
 	"POST /api/v1/deferrals":                "the regulator's declaration over every tenant; others get 403 (TestDeferralsAPI)",
 	"POST /api/v1/standards":                "registers the caller's own standard; non-institutes get 403 (TestResultsAPI)",
@@ -115,6 +117,11 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/agreements/:id/accept", req{method: "POST", path: "/api/v1/agreements/" + w.agreementA + "/accept", token: B}},
 		{"POST /api/v1/agreements/:id/reject", req{method: "POST", path: "/api/v1/agreements/" + w.agreementA + "/reject", token: B, body: map[string]any{"reason": "x"}}},
 		{"POST /api/v1/agreements/:id/revoke", req{method: "POST", path: "/api/v1/agreements/" + w.agreementA + "/revoke", token: B, body: map[string]any{"reason": "x"}}},
+		{"GET /api/v1/lift-tasks/:id", req{method: "GET", path: "/api/v1/lift-tasks/" + w.liftTaskA, token: B}},
+		{"POST /api/v1/lift-reports", req{method: "POST", path: "/api/v1/lift-reports", token: B, body: map[string]any{"kind": "onsite",
+			"elevator_id": w.elevA, "category": "half_monthly", "performed_at": "2026-01-01T00:00:00Z", "technician": "x", "items": []any{}}}},
+		{"GET /api/v1/lift-reports/:id", req{method: "GET", path: "/api/v1/lift-reports/" + w.liftReportA, token: B}},
+		{"POST /api/v1/lift-reports/:id/countersign", req{method: "POST", path: "/api/v1/lift-reports/" + w.liftReportA + "/countersign", token: B}},
 		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
 		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},
 		{"POST /api/v1/feeds/:id/revoke", req{method: "POST", path: "/api/v1/feeds/" + w.feedA + "/revoke", token: B}},
@@ -144,6 +151,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 		w.standardA, w.resultA = a.result(w)
 		w.deferralA = a.deferral(w)
 		w.contractA, w.agreementA = a.contract(w)
+		w.liftTaskA, w.liftReportA = a.liftWork(w)
 		w.technicianA = a.technician(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
@@ -197,9 +205,10 @@ func TestListsNeverLeak(t *testing.T) {
 		w.standardA, w.resultA = a.result(w)
 		w.deferralA = a.deferral(w)
 		w.contractA, w.agreementA = a.contract(w)
+		w.liftTaskA, w.liftReportA = a.liftWork(w)
 		w.technicianA = a.technician(w)
 		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
-			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA, w.technicianA}
+			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA, w.technicianA, w.liftTaskA, w.liftReportA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -220,6 +229,8 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/contracts", "/api/v1/contracts?elevator_id=" + w.elevA, "/api/v1/contracts?venue_id=" + w.venueA + "&firm_id=" + w.firm,
 			"/api/v1/agreements", "/api/v1/agreements?elevator_id=" + w.elevA + "&state=proposed", "/api/v1/agreements?contract_id=" + w.contractA,
 			"/api/v1/technicians", "/api/v1/technicians?include_retired=true&institute_id=" + w.inst,
+			"/api/v1/lift-tasks", "/api/v1/lift-tasks?elevator_id=" + w.elevA + "&kind=onsite&state=completed",
+			"/api/v1/lift-reports", "/api/v1/lift-reports?elevator_id=" + w.elevA + "&kind=onsite",
 			"/api/v1/visits?technician_id=" + w.technicianA,
 		}
 		// Operator B, and the other institute: it must never see the

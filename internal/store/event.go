@@ -37,8 +37,9 @@ func (r eventRow) toEvent() devices.Event {
 }
 
 // eventScope: the regulator sees every event, a venue operator those of
-// its venues, an institute those of the devices and tasks assigned to it; a
-// maintenance firm none (no event concerns lifts yet).
+// its venues (lift events included), an institute those of the devices and
+// tasks assigned to it; a maintenance firm none (events name no firm: the
+// firm follows its tasks).
 func eventScope(a devices.Actor) func(*gorm.DB) *gorm.DB {
 	return func(q *gorm.DB) *gorm.DB {
 		switch a.OrgKind {
@@ -320,10 +321,16 @@ func (s *Store) raiseOverdueDevices(ctx context.Context, now time.Time, zones zo
 // how many it inserted. Rows go in dedup-key order so that concurrent
 // inserts of overlapping sets wait for each other rather than deadlock.
 func (s *Store) raise(ctx context.Context, events []eventRow) (int, error) {
+	return s.raiseIn(s.db.WithContext(ctx), events)
+}
+
+// raiseIn is raise on q, a transaction whose other writes the events
+// belong with.
+func (s *Store) raiseIn(q *gorm.DB, events []eventRow) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
 	slices.SortFunc(events, func(a, b eventRow) int { return strings.Compare(a.DedupKey, b.DedupKey) })
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(events, s.insertBatch())
+	res := q.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(events, s.insertBatch())
 	return int(res.RowsAffected), res.Error
 }

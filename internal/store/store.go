@@ -45,7 +45,13 @@ type Config struct {
 	// MaxExtendedCycleDays bounds the on-site cycle of a lift's extended-
 	// cycle agreement; 0 means devices.DefaultMaxExtendedCycleDays.
 	MaxExtendedCycleDays int
+	// LiftUrgentHours is how soon an on-site visit must follow a remote
+	// inspection that found an item not ok; 0 means DefaultLiftUrgentHours.
+	LiftUrgentHours int
 }
+
+// DefaultLiftUrgentHours is the default of Config.LiftUrgentHours.
+const DefaultLiftUrgentHours = 24
 
 // Store implements devices.Registry.
 type Store struct {
@@ -58,6 +64,7 @@ type Store struct {
 	localLocks localLocks // scheduler job locks on SQLite
 	dueHorizon int
 	maxCycle   int
+	urgent     time.Duration
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
 }
@@ -184,12 +191,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if maxCycle <= 0 {
 		maxCycle = devices.DefaultMaxExtendedCycleDays
 	}
+	urgent := cfg.LiftUrgentHours
+	if urgent <= 0 {
+		urgent = DefaultLiftUrgentHours
+	}
 	horizon := cfg.DueHorizonDays
 	if horizon <= 0 {
 		horizon = devices.DefaultDueHorizonDays
 	}
 	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log,
-		dueHorizon: horizon, maxCycle: maxCycle}, nil
+		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour}, nil
 }
 
 // parseURL tells the dialect and the driver DSN apart.
