@@ -118,7 +118,23 @@ func DatabaseURL(tb testing.TB, dialect string) string {
 			tb.Logf("drop test database %s: %v", name, err)
 		}
 	})
-	return withDatabase(base, name)
+	return withTimeouts(withDatabase(base, name))
+}
+
+// withTimeouts makes a statement that waits or runs for minutes fail with
+// PostgreSQL's own message (naming what it waited for) instead of hanging
+// the test binary until go test's timeout, whose goroutine dump does not
+// say which query was stuck. Every test statement takes milliseconds.
+func withTimeouts(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("statement_timeout", "120000")
+	q.Set("lock_timeout", "60000")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 var (
