@@ -29,7 +29,7 @@ const (
 // document's AuditResource enum must match it (a test checks).
 var AuditResources = []string{ResourceOrganization, ResourceToken, ResourceVenue, ResourceThermometer, ResourceElevator,
 	ResourceVisit, ResourceRequest, ResourceFeed, ResourceCalibrationResult, ResourceReferenceStandard, ResourceDeferral, ResourceTask,
-	ResourceContract, ResourceAgreement, ResourceTechnician, ResourceMaintenanceReport}
+	ResourceContract, ResourceAgreement, ResourceTechnician, ResourceMaintenanceReport, ResourceDeviceCredential}
 
 // AuditActions lists every action the audit log records: the registry's,
 // and the workflow actions of visits and requests.

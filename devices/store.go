@@ -117,6 +117,7 @@ type Registry interface {
 	MaintenanceStore
 	LiftWorkStore
 	TechnicianStore
+	DeviceCredentialStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

@@ -791,6 +791,8 @@ func (s *specServer) fill(path string) string {
 		id = s.result
 	case strings.HasPrefix(path, "/api/v1/deferrals/"):
 		id = s.deferral
+	case strings.HasPrefix(path, "/api/v1/devices/"):
+		id = s.therm
 	case strings.HasPrefix(path, "/api/v1/contracts/"):
 		id = s.contract
 	case strings.HasPrefix(path, "/api/v1/agreements/"):

@@ -46,6 +46,11 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.PATCH("/thermometers/:id", s.updateThermometer)
 	v1.POST("/thermometers/:id/retire", s.retireThermometer)
 
+	// MQTT credentials of a thermometer or a lift (username = device id).
+	v1.POST("/devices/:id/credentials", s.issueDeviceSecret)
+	v1.GET("/devices/:id/credentials", s.getDeviceCredential)
+	v1.POST("/devices/:id/credentials/revoke", s.revokeDeviceSecret)
+
 	v1.GET("/elevators", s.listElevators)
 	v1.POST("/elevators", s.createElevator)
 	v1.GET("/elevators/:id", s.getElevator)
