@@ -27,7 +27,12 @@ func TestLayering(t *testing.T) {
 		{mod + "scheduler", []string{mod + "internal", "gorm.io", "github.com/gin-gonic"}},
 		// gorm stays in the store; gin stays in the API.
 		{mod + "internal/httpapi", []string{mod + "internal/store", "gorm.io"}},
-		{mod + "internal/store", []string{"github.com/gin-gonic", mod + "internal/httpapi"}},
+		{mod + "internal/store", []string{"github.com/gin-gonic", mod + "internal/httpapi", "github.com/mochi-mqtt"}},
+		// The embedded broker knows devices' logins only through the
+		// domain interface, never the store; mochi stays in it.
+		{mod + "internal/broker", []string{mod + "internal/store", "gorm.io", "github.com/gin-gonic"}},
+		{mod + "internal/httpapi", []string{"github.com/mochi-mqtt", "github.com/eclipse/paho.mqtt.golang"}},
+		{mod + "devices", []string{"github.com/mochi-mqtt", "github.com/eclipse/paho.mqtt.golang"}},
 	}
 	for _, r := range rules {
 		for _, d := range deps(t, r.pkg) {

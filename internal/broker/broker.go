@@ -1,0 +1,130 @@
+// Package broker runs calibd's embedded MQTT broker (mochi) for the
+// zero-install default: devices log in with their id and the secret the
+// API issued, through the same check an external broker's auth hook calls,
+// and may publish only on their own topics. calibd's own ingest connects
+// to it over TCP like to any broker, with a service login made at start.
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/calibd/calibd/devices"
+)
+
+// IngestUser is the login of calibd's own ingest client.
+const IngestUser = "calibd-ingest"
+
+// Authenticator checks a device login (store.Store implements it).
+type Authenticator interface {
+	AuthenticateDevice(ctx context.Context, username, password string) (devices.DeviceIdentity, error)
+}
+
+// Config says where the broker listens.
+type Config struct {
+	// Addr is the TCP listen address; 127.0.0.1:0 picks a free port.
+	Addr string
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	srv            *mqtt.Server
+	tcp            *listeners.TCP
+	ingestPassword string
+}
+
+// Start binds the listener and serves until Close.
+func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("broker: ingest password: %w", err)
+	}
+	br := &Broker{ingestPassword: base64.RawURLEncoding.EncodeToString(b)}
+	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log})
+	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), log: log}, nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	br.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr})
+	if err := br.srv.AddListener(br.tcp); err != nil {
+		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Addr, err)
+	}
+	if err := br.srv.Serve(); err != nil {
+		_ = br.srv.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	return br, nil
+}
+
+// URL is the broker's address as tcp://host:port.
+func (b *Broker) URL() string { return "tcp://" + b.tcp.Address() }
+
+// IngestLogin is the username and password of calibd's ingest client.
+func (b *Broker) IngestLogin() (string, string) { return IngestUser, b.ingestPassword }
+
+// Close disconnects every client and stops listening.
+func (b *Broker) Close() error { return b.srv.Close() }
+
+// authHook authenticates devices through the Authenticator, and the
+// ingest client by its start-time password, and keeps each to its topics.
+type authHook struct {
+	mqtt.HookBase
+	auth           Authenticator
+	ingestPassword []byte
+	log            *slog.Logger
+}
+
+func (h *authHook) ID() string { return "calibd-auth" }
+
+func (h *authHook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
+}
+
+func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	user := string(pk.Connect.Username)
+	if user == IngestUser {
+		return subtle.ConstantTimeCompare(pk.Connect.Password, h.ingestPassword) == 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := h.auth.AuthenticateDevice(ctx, user, string(pk.Connect.Password))
+	if err != nil && !errors.Is(err, devices.ErrUnauthenticated) {
+		h.log.Warn("device login not checked", "username", user, "error", err)
+	}
+	return err == nil
+}
+
+// OnACLCheck: a device (its username is its id, checked at connect) may
+// publish on its own topics and subscribe to nothing; the ingest client
+// may subscribe to device topics (plain or shared) and publish nothing.
+func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	user := string(cl.Properties.Username)
+	if user == IngestUser {
+		return !write && ingestMaySubscribe(topic)
+	}
+	return write && devices.DeviceIdentity{DeviceID: strings.ToLower(user)}.MayPublish(topic)
+}
+
+// ingestMaySubscribe allows filters under the device root, directly or
+// through a shared subscription ($share/{group}/calibd/v1/devices/...).
+func ingestMaySubscribe(filter string) bool {
+	if rest, ok := strings.CutPrefix(filter, "$share/"); ok {
+		i := strings.IndexByte(rest, '/')
+		if i <= 0 {
+			return false
+		}
+		filter = rest[i+1:]
+	}
+	return strings.HasPrefix(filter, devices.DeviceTopicPrefix)
+}

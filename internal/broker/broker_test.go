@@ -1,0 +1,130 @@
+package broker_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/internal/broker"
+)
+
+const (
+	devA = "0195a2f1-0000-7000-8000-00000000000a"
+	devB = "0195a2f1-0000-7000-8000-00000000000b"
+)
+
+// logins stands in for the store's AuthenticateDevice (tested there
+// against both databases): device id -> current secret.
+type logins map[string]string
+
+func (l logins) AuthenticateDevice(_ context.Context, user, pass string) (devices.DeviceIdentity, error) {
+	if s, ok := l[user]; ok && s == pass {
+		return devices.DeviceIdentity{DeviceID: user}, nil
+	}
+	return devices.DeviceIdentity{}, devices.ErrUnauthenticated
+}
+
+func start(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0"}, logins{devA: "cds_a", devB: "cds_b"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func connect(t *testing.T, url, id, user, pass string, onMessage ...paho.MessageHandler) (paho.Client, error) {
+	t.Helper()
+	opts := paho.NewClientOptions().AddBroker(url).SetClientID(id).SetUsername(user).SetPassword(pass).
+		SetConnectTimeout(3 * time.Second).SetAutoReconnect(false)
+	if len(onMessage) > 0 {
+		// paho's router does not match $share filters: shared
+		// subscriptions deliver through the default handler.
+		opts.SetDefaultPublishHandler(onMessage[0])
+	}
+	c := paho.NewClient(opts)
+	tok := c.Connect()
+	if !tok.WaitTimeout(5 * time.Second) {
+		return nil, context.DeadlineExceeded
+	}
+	if err := tok.Error(); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c, nil
+}
+
+// TestEmbeddedBroker: devices log in with their id and secret only,
+// publish only on their own topics and subscribe to nothing; the ingest
+// login subscribes (shared too) and receives what devices publish.
+func TestEmbeddedBroker(t *testing.T) {
+	b := start(t)
+	if _, err := connect(t, b.URL(), "bad", devA, "cds_b"); err == nil {
+		t.Fatal("device A logged in with B's secret")
+	}
+	if _, err := connect(t, b.URL(), "nobody", "somebody", "x"); err == nil {
+		t.Fatal("an unknown user logged in")
+	}
+	user, pass := b.IngestLogin()
+	if _, err := connect(t, b.URL(), "fake-ingest", user, "guess"); err == nil {
+		t.Fatal("the ingest login took a wrong password")
+	}
+	got := make(chan string, 10)
+	ingest, err := connect(t, b.URL(), "ingest", user, pass, func(_ paho.Client, m paho.Message) {
+		got <- m.Topic() + " " + string(m.Payload())
+	})
+	if err != nil {
+		t.Fatalf("ingest login: %v", err)
+	}
+	sub := ingest.Subscribe("$share/calibd/"+devices.DeviceTopicPrefix+"+/checks", 1, nil)
+	if !sub.WaitTimeout(3*time.Second) || sub.Error() != nil {
+		t.Fatalf("ingest subscribe: %v", sub.Error())
+	}
+	a, err := connect(t, b.URL(), "dev-a", devA, "cds_a")
+	if err != nil {
+		t.Fatalf("device A login: %v", err)
+	}
+	own := devices.DeviceTopicPrefix + devA + "/checks"
+	if tok := a.Publish(own, 1, false, `{"seq":1}`); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish on its own topic: %v", tok.Error())
+	}
+	select {
+	case m := <-got:
+		if m != own+` {"seq":1}` {
+			t.Errorf("ingest received %q", m)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the ingest did not receive the device's reading")
+	}
+	st := a.Subscribe(devices.DeviceTopicPrefix+"#", 1, nil)
+	st.WaitTimeout(3 * time.Second)
+	if res := st.(*paho.SubscribeToken).Result(); res[devices.DeviceTopicPrefix+"#"] < 0x80 {
+		t.Errorf("a device subscribed to every device's topics (granted QoS %d)", res[devices.DeviceTopicPrefix+"#"])
+	}
+	// Publishing on another device's topic: dropped (and a v3 client is
+	// disconnected for it).
+	a.Publish(devices.DeviceTopicPrefix+devB+"/checks", 1, false, `{"seq":2}`).WaitTimeout(time.Second)
+	select {
+	case m := <-got:
+		t.Errorf("device A published as device B: %q", m)
+	case <-time.After(500 * time.Millisecond):
+	}
+	// A spoofed publish by the ingest login (on its own connection: a v3
+	// client that publishes without permission is disconnected).
+	spoof, err := connect(t, b.URL(), "spoof", user, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spoof.Publish(devices.DeviceTopicPrefix+devA+"/checks", 1, false, "spoof").WaitTimeout(time.Second)
+	select {
+	case m := <-got:
+		t.Errorf("the ingest login published %q", m)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
