@@ -207,6 +207,13 @@ const (
 	ReasonBadSenML       = "bad_senml"        // a SenML pack this decoder cannot read unambiguously
 )
 
+// DecodeReasons lists every reason Decode and ParseTopic give, so the
+// ingest can expose each dead-letter counter from the start, at zero.
+var DecodeReasons = []string{ReasonBadTopic, ReasonTooLarge, ReasonNotJSON, ReasonUnknownField, ReasonDuplicateField,
+	ReasonMissingField, ReasonBadType, ReasonBadTimestamp, ReasonTooOld, ReasonInFuture, ReasonBadUnit, ReasonOutOfRange,
+	ReasonBadMode, ReasonUnknownCode, ReasonBadSeverity, ReasonBadMetric, ReasonTooManyMetrics, ReasonBadName,
+	ReasonDeviceMismatch, ReasonBadSenML}
+
 // DecodeError says why a payload was refused. Reason is one of the Reason
 // constants, stable for metrics and dead-letter rows; Field names the
 // payload field at fault when there is one; Detail is for people.

@@ -10,15 +10,15 @@ import (
 )
 
 // checkDecoded holds the invariants of every Decode outcome: an error is a
-// *DecodeError with a reason and nothing decoded; a message is of the
+// *DecodeError with a reason from DecodeReasons and nothing decoded; a message is of the
 // topic's kind and device, has seq ≥ 0, a timestamp inside the default
 // window around decodeNow, finite values, and a known mode or code.
 func checkDecoded(tb testing.TB, topic string, msg devices.Message, err error) {
 	tb.Helper()
 	if err != nil {
 		var de *devices.DecodeError
-		if !errors.As(err, &de) || de.Reason == "" || err.Error() == "" {
-			tb.Fatalf("Decode(%q) error %v (%T) is not a *DecodeError with a reason", topic, err, err)
+		if !errors.As(err, &de) || !slices.Contains(devices.DecodeReasons, de.Reason) || err.Error() == "" {
+			tb.Fatalf("Decode(%q) error %v (%T) is not a *DecodeError with a listed reason", topic, err, err)
 		}
 		if msg != (devices.Message{}) {
 			tb.Fatalf("Decode(%q) = %+v with error %v, want a zero Message", topic, msg, err)
