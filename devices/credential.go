@@ -2,7 +2,6 @@ package devices
 
 import (
 	"context"
-	"strings"
 	"time"
 )
 
@@ -41,27 +40,11 @@ type DeviceIdentity struct {
 	OperatorOrgID string
 }
 
-// DeviceTopicPrefix is the root of every device topic.
-const DeviceTopicPrefix = "calibd/v1/devices/"
-
-// deviceTopicLeaves are the topics under a device's own root it may
-// publish on (ARCHITECTURE.md, stable contract).
-var deviceTopicLeaves = []string{"checks", "telemetry", "events", "checks/senml", "telemetry/senml", "events/senml"}
-
 // MayPublish reports whether the device may publish on topic: only on its
-// own calibd/v1/devices/{id}/... topics of the contract, never with
-// wildcards.
+// own topics of the contract (ParseTopic), never with wildcards.
 func (d DeviceIdentity) MayPublish(topic string) bool {
-	rest, ok := strings.CutPrefix(topic, DeviceTopicPrefix+d.DeviceID+"/")
-	if !ok || strings.ContainsAny(topic, "+#") {
-		return false
-	}
-	for _, leaf := range deviceTopicLeaves {
-		if rest == leaf {
-			return true
-		}
-	}
-	return false
+	id, _, _, err := ParseTopic(topic)
+	return err == nil && id == d.DeviceID
 }
 
 // DeviceCredentialStore keeps device MQTT credentials.

@@ -126,5 +126,5 @@ func ingestMaySubscribe(filter string) bool {
 		}
 		filter = rest[i+1:]
 	}
-	return strings.HasPrefix(filter, devices.DeviceTopicPrefix)
+	return strings.HasPrefix(filter, devices.TopicPrefix)
 }

@@ -82,7 +82,7 @@ func TestEmbeddedBroker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ingest login: %v", err)
 	}
-	sub := ingest.Subscribe("$share/calibd/"+devices.DeviceTopicPrefix+"+/checks", 1, nil)
+	sub := ingest.Subscribe("$share/calibd/"+devices.TopicPrefix+"+/checks", 1, nil)
 	if !sub.WaitTimeout(3*time.Second) || sub.Error() != nil {
 		t.Fatalf("ingest subscribe: %v", sub.Error())
 	}
@@ -90,7 +90,7 @@ func TestEmbeddedBroker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("device A login: %v", err)
 	}
-	own := devices.DeviceTopicPrefix + devA + "/checks"
+	own := devices.TopicPrefix + devA + "/checks"
 	if tok := a.Publish(own, 1, false, `{"seq":1}`); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish on its own topic: %v", tok.Error())
 	}
@@ -102,14 +102,14 @@ func TestEmbeddedBroker(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("the ingest did not receive the device's reading")
 	}
-	st := a.Subscribe(devices.DeviceTopicPrefix+"#", 1, nil)
+	st := a.Subscribe(devices.TopicPrefix+"#", 1, nil)
 	st.WaitTimeout(3 * time.Second)
-	if res := st.(*paho.SubscribeToken).Result(); res[devices.DeviceTopicPrefix+"#"] < 0x80 {
-		t.Errorf("a device subscribed to every device's topics (granted QoS %d)", res[devices.DeviceTopicPrefix+"#"])
+	if res := st.(*paho.SubscribeToken).Result(); res[devices.TopicPrefix+"#"] < 0x80 {
+		t.Errorf("a device subscribed to every device's topics (granted QoS %d)", res[devices.TopicPrefix+"#"])
 	}
 	// Publishing on another device's topic: dropped (and a v3 client is
 	// disconnected for it).
-	a.Publish(devices.DeviceTopicPrefix+devB+"/checks", 1, false, `{"seq":2}`).WaitTimeout(time.Second)
+	a.Publish(devices.TopicPrefix+devB+"/checks", 1, false, `{"seq":2}`).WaitTimeout(time.Second)
 	select {
 	case m := <-got:
 		t.Errorf("device A published as device B: %q", m)
@@ -121,7 +121,7 @@ func TestEmbeddedBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spoof.Publish(devices.DeviceTopicPrefix+devA+"/checks", 1, false, "spoof").WaitTimeout(time.Second)
+	spoof.Publish(devices.TopicPrefix+devA+"/checks", 1, false, "spoof").WaitTimeout(time.Second)
 	select {
 	case m := <-got:
 		t.Errorf("the ingest login published %q", m)

@@ -23,7 +23,7 @@ type credentialJSON struct {
 }
 
 func toCredentialJSON(c devices.DeviceCredential) credentialJSON {
-	root := devices.DeviceTopicPrefix + c.DeviceID + "/"
+	root := devices.TopicPrefix + c.DeviceID + "/"
 	return credentialJSON{DeviceID: c.DeviceID, Kind: string(c.Kind), Username: c.DeviceID,
 		Topics:   []string{root + "checks", root + "telemetry", root + "events", root + "{checks,telemetry,events}/senml"},
 		IssuedAt: c.IssuedAt, RevokedAt: c.RevokedAt, Rotations: c.Rotations, Version: c.Version}
