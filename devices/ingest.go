@@ -1,0 +1,50 @@
+package devices
+
+import (
+	"context"
+	"time"
+)
+
+// DeadLetterPayloadBytes is how much of a refused payload a dead letter
+// keeps.
+const DeadLetterPayloadBytes = 256
+
+// DeadLetter is an MQTT message the ingest acknowledged but could not
+// store: its topic, why (a DecodeError reason, or "unknown_device",
+// "out_of_range"), its first bytes and when it arrived.
+type DeadLetter struct {
+	Topic    string
+	Reason   string
+	Detail   string
+	Payload  []byte
+	Received time.Time
+}
+
+// IngestDevice is what the ingest needs to know of a device a message
+// names: its kind, and for a thermometer the range a reading must fall in.
+type IngestDevice struct {
+	ID        string
+	Kind      DeviceKind
+	Retired   bool
+	RangeMinC float64
+	RangeMaxC float64
+}
+
+// ReadingStore keeps what devices send. The ingest calls it from its
+// workers, a batch at a time, and acknowledges the batch's MQTT messages
+// only after it returns without error.
+type ReadingStore interface {
+	// IngestDevices looks up the devices of a batch; ids it does not know
+	// are absent from the map.
+	IngestDevices(ctx context.Context, ids []string) (map[string]IngestDevice, error)
+	// SaveMessages stores decoded messages in one transaction; a message
+	// whose (device, seq) is stored already is skipped, so a redelivery is
+	// stored once. It reports how many were new.
+	SaveMessages(ctx context.Context, msgs []Message, received time.Time) (int, error)
+	// SaveDeadLetters records refused messages; the table keeps only the
+	// newest DeadLetterLimit of them.
+	SaveDeadLetters(ctx context.Context, letters []DeadLetter) error
+}
+
+// DeadLetterLimit bounds the dead-letter table.
+const DeadLetterLimit = 100000
