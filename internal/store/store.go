@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -67,6 +68,8 @@ type Store struct {
 	urgent     time.Duration
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
+	// deadLetters overrides devices.DeadLetterLimit when set (tests).
+	deadLetters atomic.Int64
 }
 
 // venueZoneTTL is how long a replica trusts a venue's time zone it has

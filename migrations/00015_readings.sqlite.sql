@@ -1,0 +1,33 @@
+-- +goose Up
+-- What devices send over MQTT (issue 5). (device_id, seq) identifies a
+-- message across its topics, so a redelivered message is stored once.
+-- Refused messages go to a bounded dead-letter table.
+CREATE TABLE readings (
+    device_id   text NOT NULL,
+    seq         integer NOT NULL CHECK (seq >= 0),
+    kind        text NOT NULL CHECK (kind IN ('checks', 'telemetry', 'events')),
+    ts          datetime NOT NULL,
+    reference_c real,
+    value_c     real,
+    mode        text,
+    metrics     text,
+    code        text,
+    severity    text,
+    received_at datetime NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE INDEX readings_device_ts ON readings (device_id, ts);
+
+CREATE TABLE dead_letters (
+    id          integer PRIMARY KEY AUTOINCREMENT,
+    topic       text NOT NULL,
+    reason      text NOT NULL,
+    detail      text NOT NULL,
+    payload     blob NOT NULL,
+    received_at datetime NOT NULL
+);
+CREATE INDEX dead_letters_reason ON dead_letters (reason, id);
+
+-- +goose Down
+DROP TABLE dead_letters;
+DROP TABLE readings;
