@@ -83,7 +83,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	}
 	api, err := httpapi.New(st, log.With("component", "http"), httpapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, AuthCacheTTL: cfg.AuthCacheTTL, Version: version,
-		Jobs: jobs,
+		BrokerAuthToken: cfg.BrokerAuthToken,
+		Jobs:            jobs,
 	}, reg)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ type Config struct {
 	LogLevel         slog.Level    // LOG_LEVEL: debug | info | warn | error
 	LogFormat        string        // LOG_FORMAT: text | json
 	BootstrapToken   string        // CALIBD_BOOTSTRAP_TOKEN: the first admin token, if you choose it
+	BrokerAuthToken  string        // BROKER_AUTH_TOKEN: bearer token an external broker's auth hook sends; empty disables /broker/*
 	AuthCacheTTL     time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
 	MaxBodyBytes     int64         // MAX_BODY_BYTES: JSON request bodies
 	MaxImportBytes   int64         // MAX_IMPORT_BYTES: CSV uploads
@@ -94,6 +95,7 @@ func Load(getenv func(string) string) (Config, error) {
 		HTTPAddr:         str("HTTP_ADDR", DefaultHTTPAddr),
 		LogFormat:        str("LOG_FORMAT", ""),
 		BootstrapToken:   getenv("CALIBD_BOOTSTRAP_TOKEN"),
+		BrokerAuthToken:  getenv("BROKER_AUTH_TOKEN"),
 		AuthCacheTTL:     dur("AUTH_CACHE_TTL", 5*time.Second),
 		MaxBodyBytes:     num("MAX_BODY_BYTES", 1<<20),
 		MaxImportBytes:   num("MAX_IMPORT_BYTES", 32<<20),
@@ -166,6 +168,9 @@ func (c Config) Validate() error {
 	if c.LiftUrgentHours > 7*24 {
 		errs = append(errs, fmt.Errorf("LIFT_URGENT_HOURS: %d is more than a week; a failed check needs a prompt visit", c.LiftUrgentHours))
 	}
+	if c.BrokerAuthToken != "" && len(c.BrokerAuthToken) < 32 {
+		errs = append(errs, errors.New("BROKER_AUTH_TOKEN: use at least 32 characters"))
+	}
 	if c.MaxLiftCycleDays < 16 || c.MaxLiftCycleDays > 180 {
 		errs = append(errs, fmt.Errorf("MAX_EXTENDED_CYCLE_DAYS: %d is not between 16 and 180 (the statutory cycle is 15 days)", c.MaxLiftCycleDays))
 	}
@@ -185,6 +190,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.String("bootstrap_token", boot),
+		slog.Bool("broker_auth_endpoints", c.BrokerAuthToken != ""),
 		slog.Duration("auth_cache_ttl", c.AuthCacheTTL),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_import_bytes", c.MaxImportBytes),

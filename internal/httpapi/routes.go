@@ -15,6 +15,9 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/api/v1/openapi.json", s.openAPI)
 	// Calendar feeds: the secret in the path is the credential.
 	e.GET("/feeds/:file", s.serveFeed)
+	// An external MQTT broker's auth and ACL hooks (BROKER_AUTH_TOKEN).
+	e.POST("/broker/auth", s.brokerAuth)
+	e.POST("/broker/acl", s.brokerACL)
 
 	v1 := e.Group("/api/v1", s.authenticate)
 	v1.GET("/me", s.me)

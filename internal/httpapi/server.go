@@ -25,6 +25,9 @@ type Config struct {
 	AuthCacheTTL   time.Duration // 0 disables the token cache
 	Version        string        // reported by /healthz
 	Jobs           JobRunner     // the scheduler; nil: its endpoints answer 503
+	// BrokerAuthToken is the bearer token an external MQTT broker's auth
+	// hook sends to /broker/auth and /broker/acl; empty: they answer 404.
+	BrokerAuthToken string
 }
 
 // Server serves the API.
