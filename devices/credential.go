@@ -2,6 +2,12 @@ package devices
 
 import (
 	"context"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -59,4 +65,48 @@ type DeviceCredentialStore interface {
 	// AuthenticateDevice checks a broker login: the username is the device
 	// id, the password its current secret. ErrUnauthenticated otherwise.
 	AuthenticateDevice(ctx context.Context, username, password string) (DeviceIdentity, error)
+	// BrokerLogins lists the current logins (not revoked, device not
+	// retired) for a broker password file.
+	BrokerLogins(ctx context.Context) ([]BrokerLogin, error)
+}
+
+// Mosquitto's password-file format ($7$: PBKDF2-HMAC-SHA512, 101
+// iterations, 12-byte salt, 64-byte key, standard base64), as
+// mosquitto_passwd 2.x writes it.
+const mosquittoIterations = 101
+
+// MosquittoHash hashes secret for a Mosquitto password file.
+func MosquittoHash(secret string) (string, error) {
+	salt := make([]byte, 12)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := pbkdf2.Key(sha512.New, secret, salt, mosquittoIterations, 64)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("$7$%d$%s$%s", mosquittoIterations, base64.StdEncoding.EncodeToString(salt),
+		base64.StdEncoding.EncodeToString(key)), nil
+}
+
+// BrokerLogin is one line of a broker password file.
+type BrokerLogin struct {
+	Username      string
+	MosquittoHash string
+}
+
+// MosquittoACL is the ACL file that keeps devices to their own topics (the
+// pattern applies to every user, %u being the device id) and lets the
+// ingest login read every device topic, shared subscriptions included.
+func MosquittoACL(ingestUser string) string {
+	var b strings.Builder
+	b.WriteString("# Written by calibd broker export. Devices: username = device id.\n")
+	for _, leaf := range []string{"checks", "telemetry", "events"} {
+		fmt.Fprintf(&b, "pattern write %s%%u/%s\n", TopicPrefix, leaf)
+		fmt.Fprintf(&b, "pattern write %s%%u/%s/senml\n", TopicPrefix, leaf)
+	}
+	if ingestUser != "" {
+		fmt.Fprintf(&b, "\nuser %s\ntopic read %s#\n", ingestUser, TopicPrefix)
+	}
+	return b.String()
 }

@@ -8,6 +8,9 @@ CREATE TABLE device_credentials (
     venue_id        uuid NOT NULL REFERENCES venues (id),
     operator_org_id uuid NOT NULL REFERENCES organizations (id),
     secret_hash     text NOT NULL,
+    -- The secret in Mosquitto's password-file format (PBKDF2-SHA512),
+    -- for `calibd broker export`.
+    broker_hash     text NOT NULL DEFAULT '',
     issued_at       timestamptz NOT NULL,
     revoked_at      timestamptz,
     rotations       integer NOT NULL DEFAULT 0,

@@ -8,6 +8,9 @@ CREATE TABLE device_credentials (
     venue_id        text NOT NULL REFERENCES venues (id),
     operator_org_id text NOT NULL REFERENCES organizations (id),
     secret_hash     text NOT NULL,
+    -- The secret in Mosquitto's password-file format (PBKDF2-SHA512),
+    -- for `calibd broker export`.
+    broker_hash     text NOT NULL DEFAULT '',
     issued_at       datetime NOT NULL,
     revoked_at      datetime,
     rotations       integer NOT NULL DEFAULT 0,

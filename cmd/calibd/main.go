@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // IANA zones even on hosts without /usr/share/zoneinfo
@@ -43,6 +45,10 @@ Usage:
   calibd migrate [up|status]              apply or list database migrations
   calibd token create --org ID [--role admin|member] [--name NAME] [--expires 720h]
                                           issue a token for an organization (admin recovery)
+  calibd broker export --passwd FILE --acl FILE [--ingest-user calibd-ingest]
+                                          write a Mosquitto password file of every current
+                                          device login (and the ingest's, from MQTT_PASSWORD)
+                                          and the ACL that keeps devices to their own topics
   calibd version                          print the version
 
 Configuration comes from environment variables; see README.md.
@@ -76,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, log, args, stdout)
 	case "token":
 		return token(ctx, cfg, log, args, stdout)
+	case "broker":
+		return brokerExport(ctx, cfg, log, args, getenv, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
@@ -174,4 +182,74 @@ func buildVersion() string {
 		}
 	}
 	return "dev"
+}
+
+// brokerExport writes a Mosquitto password file and ACL file for brokers
+// without an HTTP auth plugin; run it again (and reload Mosquitto with
+// SIGHUP) after issuing, rotating or revoking device secrets.
+func brokerExport(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, getenv func(string) string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "export" {
+		return errors.New("broker: usage: calibd broker export --passwd FILE --acl FILE [--ingest-user calibd-ingest]")
+	}
+	fs := flag.NewFlagSet("broker export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	passwd := fs.String("passwd", "", "Mosquitto password file to write")
+	acl := fs.String("acl", "", "Mosquitto ACL file to write")
+	ingestUser := fs.String("ingest-user", "calibd-ingest", "the login calibd's ingest uses (its password comes from MQTT_PASSWORD)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("broker export: %w", err)
+	}
+	if *passwd == "" || *acl == "" {
+		return errors.New("broker export: --passwd and --acl are required")
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	logins, err := st.BrokerLogins(ctx)
+	if err != nil {
+		return fmt.Errorf("broker export: %w", err)
+	}
+	var pw strings.Builder
+	if p := getenv("MQTT_PASSWORD"); p != "" && *ingestUser != "" {
+		h, err := devices.MosquittoHash(p)
+		if err != nil {
+			return fmt.Errorf("broker export: %w", err)
+		}
+		fmt.Fprintf(&pw, "%s:%s\n", *ingestUser, h)
+	}
+	for _, l := range logins {
+		fmt.Fprintf(&pw, "%s:%s\n", l.Username, l.MosquittoHash)
+	}
+	if err := writeFileAtomic(*passwd, pw.String(), 0o600); err != nil {
+		return fmt.Errorf("broker export: %w", err)
+	}
+	if err := writeFileAtomic(*acl, devices.MosquittoACL(*ingestUser), 0o644); err != nil {
+		return fmt.Errorf("broker export: %w", err)
+	}
+	fmt.Fprintf(out, "wrote %d device login(s) to %s and the ACL to %s; reload Mosquitto (SIGHUP) to apply\n", len(logins), *passwd, *acl)
+	return nil
+}
+
+// writeFileAtomic replaces path with data in one rename, so a broker that
+// reloads meanwhile reads the old file or the new one, never half of one.
+func writeFileAtomic(path, data string, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".calibd-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -25,6 +25,7 @@ type credentialRow struct {
 	VenueID       string
 	OperatorOrgID string
 	SecretHash    string
+	BrokerHash    string
 	IssuedAt      time.Time
 	RevokedAt     *time.Time
 	Rotations     int
@@ -87,13 +88,17 @@ func (s *Store) IssueDeviceSecret(ctx context.Context, a devices.Actor, deviceID
 			return fmt.Errorf("device secret randomness: %w", err)
 		}
 		secret = DeviceSecretPrefix + base64.RawURLEncoding.EncodeToString(b)
+		brokerHash, err := devices.MosquittoHash(secret)
+		if err != nil {
+			return err
+		}
 		now := s.now()
 		var row credentialRow
 		err = tx.Where("device_id = ?", d.id).Take(&row).Error
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			row = credentialRow{DeviceID: d.id, Kind: string(d.kind), VenueID: d.venueID, OperatorOrgID: d.operatorOrgID,
-				SecretHash: HashSecret(secret), IssuedAt: now, Version: 1}
+				SecretHash: HashSecret(secret), BrokerHash: brokerHash, IssuedAt: now, Version: 1}
 			if err := tx.Create(&row).Error; err != nil {
 				return translate(err, "device credential")
 			}
@@ -101,7 +106,7 @@ func (s *Store) IssueDeviceSecret(ctx context.Context, a devices.Actor, deviceID
 			return err
 		default:
 			res := tx.Model(&credentialRow{}).Where("device_id = ? AND version = ?", d.id, row.Version).Updates(map[string]any{
-				"secret_hash": HashSecret(secret), "issued_at": now, "revoked_at": nil, "venue_id": d.venueID,
+				"secret_hash": HashSecret(secret), "broker_hash": brokerHash, "issued_at": now, "revoked_at": nil, "venue_id": d.venueID,
 				"operator_org_id": d.operatorOrgID, "rotations": row.Rotations + 1, "version": row.Version + 1})
 			if res.Error != nil {
 				return res.Error
@@ -200,4 +205,18 @@ func (s *Store) AuthenticateDevice(ctx context.Context, username, password strin
 	}
 	return devices.DeviceIdentity{DeviceID: id, Kind: devices.DeviceKind(row.Kind), VenueID: row.VenueID,
 		OperatorOrgID: row.OperatorOrgID}, nil
+}
+
+// BrokerLogins implements devices.DeviceCredentialStore.
+func (s *Store) BrokerLogins(ctx context.Context) ([]devices.BrokerLogin, error) {
+	var rows []credentialRow
+	err := s.db.WithContext(ctx).Where("revoked_at IS NULL AND broker_hash <> ''").
+		Where("(kind = ? AND device_id IN (SELECT id FROM thermometers WHERE status <> ?)) OR (kind = ? AND device_id IN (SELECT id FROM elevators WHERE status <> ?))",
+			string(devices.DeviceThermometer), string(devices.StatusRetired), string(devices.DeviceElevator), string(devices.ElevatorRetired)).
+		Order("device_id").Find(&rows).Error
+	out := make([]devices.BrokerLogin, len(rows))
+	for i, r := range rows {
+		out[i] = devices.BrokerLogin{Username: r.DeviceID, MosquittoHash: r.BrokerHash}
+	}
+	return out, err
 }
