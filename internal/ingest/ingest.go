@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -164,10 +165,11 @@ type Ingest struct {
 	workers    sync.WaitGroup
 	watchers   sync.WaitGroup
 
-	ready     chan struct{}
-	readyOnce sync.Once
-	closeOnce sync.Once
-	closeErr  error
+	ready      chan struct{}
+	readyOnce  sync.Once
+	subscribes atomic.Int64 // successful subscriptions: 1 + reconnects
+	closeOnce  sync.Once
+	closeErr   error
 
 	storeWarn *sometimes
 	letterLog *sometimes
@@ -316,7 +318,8 @@ func (i *Ingest) onConnect(c paho.Client) {
 		if err == nil {
 			i.m.connected.Set(1)
 			i.readyOnce.Do(func() { close(i.ready) })
-			i.log.Info("subscribed", "filters", len(filters), "shared", i.cfg.Shared)
+			n := i.subscribes.Add(1)
+			i.log.Info("subscribed", "filters", len(filters), "shared", i.cfg.Shared, "connects", n)
 			return
 		}
 		i.log.Error("subscribe", "error", err, "retry_in", wait)
