@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/internal/broker"
 	"github.com/calibd/calibd/internal/config"
 	"github.com/calibd/calibd/internal/httpapi"
+	"github.com/calibd/calibd/internal/ingest"
 	"github.com/calibd/calibd/internal/store"
 	"github.com/calibd/calibd/scheduler"
 )
@@ -29,6 +31,7 @@ type App struct {
 	log   *slog.Logger
 	store *store.Store
 	jobs  *scheduler.Runner
+	mqtt  *mqttSide
 	http  *http.Server
 	ln    net.Listener
 }
@@ -81,9 +84,19 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	mq, err := startMQTT(ctx, cfg, st, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !ok {
+			mq.close(context.Background())
+		}
+	}()
 	api, err := httpapi.New(st, log.With("component", "http"), httpapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, AuthCacheTTL: cfg.AuthCacheTTL, Version: version,
 		BrokerAuthToken: cfg.BrokerAuthToken,
+		BrokerConnected: mq.ingest.Connected,
 		Jobs:            jobs,
 	}, reg)
 	if err != nil {
@@ -103,11 +116,19 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	ok = true
-	return &App{cfg: cfg, log: log, store: st, jobs: jobs, http: srv, ln: ln}, nil
+	return &App{cfg: cfg, log: log, store: st, jobs: jobs, mqtt: mq, http: srv, ln: ln}, nil
 }
 
 // Addr is the bound HTTP address (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// MQTTURL is the embedded broker's address ("" with MQTT_URL set).
+func (a *App) MQTTURL() string {
+	if a.mqtt.broker == nil {
+		return ""
+	}
+	return a.mqtt.broker.URL()
+}
 
 // Run serves until ctx ends or the server fails, then shuts down: HTTP
 // first (in-flight requests finish), then the database.
@@ -134,11 +155,66 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	shutErr := a.http.Shutdown(sctx)
 	jobsErr := a.jobs.Stop(sctx)
+	mqttErr := a.mqtt.close(sctx)
 	closeErr := a.store.Close()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	return errors.Join(serveErr, shutErr, jobsErr, closeErr)
+	return errors.Join(serveErr, shutErr, jobsErr, mqttErr, closeErr)
+}
+
+// mqttSide is the embedded broker (when MQTT_URL is unset) and the ingest.
+type mqttSide struct {
+	broker *broker.Broker
+	ingest *ingest.Ingest
+	log    *slog.Logger
+}
+
+// startMQTT starts the embedded broker when no MQTT_URL is set, then the
+// ingest on it or on the configured broker. If the embedded broker's
+// default port is taken (a Mosquitto on this host), it listens on a free
+// loopback port instead and says so.
+func startMQTT(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger, reg prometheus.Registerer) (*mqttSide, error) {
+	ingest.SetLibraryLogger(log.With("component", "paho"))
+	m := &mqttSide{log: log}
+	icfg := ingest.Config{URL: cfg.MQTTURL, ClientID: cfg.MQTTClientID, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword,
+		Shared: cfg.IngestShared, QueueSize: cfg.IngestQueue, Workers: cfg.IngestWorkers, BatchSize: cfg.IngestBatch,
+		CAFile: cfg.MQTTCAFile}
+	if cfg.MQTTURL == "" {
+		blog := log.With("component", "broker")
+		b, err := broker.Start(broker.Config{Addr: cfg.MQTTEmbeddedAddr}, st, blog)
+		if err != nil && cfg.MQTTEmbeddedAddr == config.DefaultMQTTEmbeddedAddr {
+			log.Warn("the embedded MQTT broker's port is taken (another broker on this host?); using a free port instead; "+
+				"set MQTT_URL to use that broker, or MQTT_EMBEDDED_ADDR", "addr", cfg.MQTTEmbeddedAddr, "error", err)
+			b, err = broker.Start(broker.Config{Addr: "127.0.0.1:0"}, st, blog)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.broker = b
+		icfg.URL = b.URL()
+		icfg.Username, icfg.Password = b.IngestLogin()
+		log.Warn("using the embedded MQTT broker; set MQTT_URL=tcp://… for production", "url", b.URL())
+	}
+	i, err := ingest.Start(ctx, icfg, st, log, reg)
+	if err != nil {
+		if m.broker != nil {
+			_ = m.broker.Close()
+		}
+		return nil, err
+	}
+	m.ingest = i
+	return m, nil
+}
+
+// close drains the ingest (acking what it commits) and disconnects, then
+// stops the embedded broker.
+func (m *mqttSide) close(ctx context.Context) error {
+	err := m.ingest.Close(ctx)
+	if m.broker != nil {
+		err = errors.Join(err, m.broker.Close())
+	}
+	return err
 }
 
 // housekeeping deletes expired idempotency keys every interval. Every

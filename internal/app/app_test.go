@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/calibd/calibd/internal/app"
 	"github.com/calibd/calibd/internal/config"
@@ -53,8 +56,18 @@ func TestRunEndToEnd(t *testing.T) {
 				}
 				return r
 			}
-			if r := get("/readyz"); r.StatusCode != 200 {
-				t.Fatalf("readyz %d", r.StatusCode)
+			// Ready once the database answers and the ingest is connected
+			// to the (embedded) broker, which happens just after start.
+			for i := 0; ; i++ {
+				r := get("/readyz")
+				r.Body.Close()
+				if r.StatusCode == 200 {
+					break
+				}
+				if i == 50 {
+					t.Fatalf("readyz %d after 5 s", r.StatusCode)
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 			r := get("/api/v1/me")
 			var me struct {
@@ -166,5 +179,115 @@ func TestBadSchedule(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := app.New(context.Background(), cfg, "test", testenv.Logger(), &out); err == nil || !strings.Contains(err.Error(), "SCHEDULE_PLAN") {
 		t.Errorf("app.New with SCHEDULE_PLAN=%q: %v; want an error naming SCHEDULE_PLAN", cfg.SchedulePlan, err)
+	}
+}
+
+// TestIngestEndToEnd: on the embedded default, a thermometer whose operator
+// issued its MQTT secret publishes a calibration check to the embedded
+// broker, and calibd stores it once (a redelivery of the same seq is a
+// duplicate); a device with a wrong secret cannot connect.
+func TestIngestEndToEnd(t *testing.T) {
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "x.db"), "HTTP_ADDR": "127.0.0.1:0",
+			"MQTT_EMBEDDED_ADDR": "127.0.0.1:0"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, "test", testenv.Logger(), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	base := "http://" + a.Addr() + "/api/v1"
+	call := func(method, path, tok string, body any, want int) map[string]any {
+		t.Helper()
+		var rd *bytes.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		} else {
+			rd = bytes.NewReader(nil)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		if r.StatusCode != want {
+			t.Fatalf("%s %s = %d, want %d: %v", method, path, r.StatusCode, want, m)
+		}
+		return m
+	}
+	reg := regexp.MustCompile(`cdt_[A-Za-z0-9_-]+`).FindString(out.String())
+	op := call("POST", "/organizations", reg, map[string]any{"name": "Op", "kind": "venue_operator"}, 201)["id"].(string)
+	opTok := call("POST", "/organizations/"+op+"/tokens", reg, map[string]any{"name": "ops", "role": "admin"}, 201)["token"].(string)
+	venue := call("POST", "/venues", opTok, map[string]any{"name": "T2", "kind": "airport", "region_code": "310115",
+		"time_zone": "Asia/Shanghai"}, 201)["id"].(string)
+	th := call("POST", "/thermometers", opTok, map[string]any{"venue_id": venue, "type": "ir_ear", "manufacturer": "Braun",
+		"model": "IRT6520", "serial": "T2-1"}, 201)["id"].(string)
+	secret := call("POST", "/devices/"+th+"/credentials", opTok, nil, 201)["secret"].(string)
+
+	connect := func(pass string) (paho.Client, error) {
+		c := paho.NewClient(paho.NewClientOptions().AddBroker(a.MQTTURL()).SetClientID("dev-" + pass[len(pass)-4:]).
+			SetUsername(th).SetPassword(pass).SetConnectTimeout(3 * time.Second).SetAutoReconnect(false))
+		tok := c.Connect()
+		tok.WaitTimeout(5 * time.Second)
+		return c, tok.Error()
+	}
+	if _, err := connect(secret + "nope"); err == nil {
+		t.Error("a wrong secret connected")
+	}
+	dev, err := connect(secret)
+	if err != nil {
+		t.Fatalf("device connect: %v", err)
+	}
+	defer dev.Disconnect(100)
+	payload := fmt.Sprintf(`{"ts":%q,"seq":17,"reference":37.0,"value":37.08,"unit":"Cel","mode":"calibration"}`,
+		time.Now().UTC().Format(time.RFC3339))
+	for range 2 {
+		if tok := dev.Publish("calibd/v1/devices/"+th+"/checks", 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	metric := func(name string) string {
+		r, err := http.Get("http://" + a.Addr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(r.Body)
+		for _, line := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(line, name+" ") {
+				return strings.TrimPrefix(line, name+" ")
+			}
+		}
+		return ""
+	}
+	// Received first, then stored (or counted a duplicate) once its batch
+	// commits.
+	for i := 0; metric("calibd_ingest_messages_stored_total") != "1" || metric("calibd_ingest_messages_duplicate_total") != "1"; i++ {
+		if i == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s, d := metric("calibd_ingest_messages_stored_total"), metric("calibd_ingest_messages_duplicate_total"); s != "1" || d != "1" {
+		t.Errorf("stored %s, duplicates %s; want 1 and 1", s, d)
 	}
 }

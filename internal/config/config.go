@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,16 @@ type Config struct {
 	LogFormat        string        // LOG_FORMAT: text | json
 	BootstrapToken   string        // CALIBD_BOOTSTRAP_TOKEN: the first admin token, if you choose it
 	BrokerAuthToken  string        // BROKER_AUTH_TOKEN: bearer token an external broker's auth hook sends; empty disables /broker/*
+	MQTTURL          string        // MQTT_URL: tcp:// or ssl:// broker; empty → the embedded broker
+	MQTTEmbeddedAddr string        // MQTT_EMBEDDED_ADDR: where the embedded broker listens
+	MQTTClientID     string        // MQTT_CLIENT_ID: stable and unique per replica
+	MQTTUsername     string        // MQTT_USERNAME: the ingest's login on an external broker
+	MQTTPassword     string        // MQTT_PASSWORD (secret)
+	MQTTCAFile       string        // MQTT_CA_FILE: CAs of an ssl:// broker; empty → system roots
+	IngestShared     bool          // INGEST_SHARED: subscribe through $share/calibd/... so replicas split the stream
+	IngestWorkers    int           // INGEST_WORKERS
+	IngestQueue      int           // INGEST_QUEUE: messages held before backpressure
+	IngestBatch      int           // INGEST_BATCH: messages per commit
 	AuthCacheTTL     time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
 	MaxBodyBytes     int64         // MAX_BODY_BYTES: JSON request bodies
 	MaxImportBytes   int64         // MAX_IMPORT_BYTES: CSV uploads
@@ -96,6 +107,15 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:        str("LOG_FORMAT", ""),
 		BootstrapToken:   getenv("CALIBD_BOOTSTRAP_TOKEN"),
 		BrokerAuthToken:  getenv("BROKER_AUTH_TOKEN"),
+		MQTTURL:          str("MQTT_URL", ""),
+		MQTTEmbeddedAddr: str("MQTT_EMBEDDED_ADDR", DefaultMQTTEmbeddedAddr),
+		MQTTClientID:     str("MQTT_CLIENT_ID", defaultClientID()),
+		MQTTUsername:     getenv("MQTT_USERNAME"),
+		MQTTPassword:     getenv("MQTT_PASSWORD"),
+		MQTTCAFile:       str("MQTT_CA_FILE", ""),
+		IngestWorkers:    int(num("INGEST_WORKERS", 2)),
+		IngestQueue:      int(num("INGEST_QUEUE", 10000)),
+		IngestBatch:      int(num("INGEST_BATCH", 500)),
 		AuthCacheTTL:     dur("AUTH_CACHE_TTL", 5*time.Second),
 		MaxBodyBytes:     num("MAX_BODY_BYTES", 1<<20),
 		MaxImportBytes:   num("MAX_IMPORT_BYTES", 32<<20),
@@ -120,6 +140,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.AutoMigrate = b
 	}
+	if v := getenv("INGEST_SHARED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("INGEST_SHARED: %q is not true or false", v))
+		}
+		c.IngestShared = b
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
@@ -135,6 +162,19 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// DefaultMQTTEmbeddedAddr is where the embedded broker listens.
+const DefaultMQTTEmbeddedAddr = "127.0.0.1:1883"
+
+// defaultClientID is calibd-<hostname>: stable across restarts of one
+// replica, different between replicas on different hosts.
+func defaultClientID() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "local"
+	}
+	return "calibd-" + h
+}
+
 // ScheduleOff is the SCHEDULE_* value that leaves a job to on-demand runs.
 const ScheduleOff = "off"
 
@@ -146,6 +186,16 @@ func (c Config) Validate() error {
 	}
 	if c.Production() && c.Embedded() {
 		errs = append(errs, errors.New("ENV=production needs DATABASE_URL=postgres://…; the embedded SQLite file is for development only"))
+	}
+	if c.Production() && c.MQTTURL == "" {
+		errs = append(errs, errors.New("ENV=production needs MQTT_URL=tcp://… or ssl://…; the embedded broker is for development only"))
+	}
+	if c.MQTTURL != "" && !strings.HasPrefix(c.MQTTURL, "tcp://") && !strings.HasPrefix(c.MQTTURL, "ssl://") &&
+		!strings.HasPrefix(c.MQTTURL, "mqtt://") && !strings.HasPrefix(c.MQTTURL, "mqtts://") {
+		errs = append(errs, fmt.Errorf("MQTT_URL: %q is not tcp://, ssl://, mqtt:// or mqtts://host:port", c.MQTTURL))
+	}
+	if _, _, err := net.SplitHostPort(c.MQTTEmbeddedAddr); err != nil {
+		errs = append(errs, fmt.Errorf("MQTT_EMBEDDED_ADDR: %q is not host:port", c.MQTTEmbeddedAddr))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is not text or json", c.LogFormat))
@@ -191,6 +241,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("bootstrap_token", boot),
 		slog.Bool("broker_auth_endpoints", c.BrokerAuthToken != ""),
+		slog.String("mqtt_url", maskURL(c.MQTTURL)),
+		slog.String("mqtt_embedded_addr", c.MQTTEmbeddedAddr),
+		slog.String("mqtt_client_id", c.MQTTClientID),
+		slog.String("mqtt_username", c.MQTTUsername),
+		slog.Bool("mqtt_password_set", c.MQTTPassword != ""),
+		slog.Bool("ingest_shared", c.IngestShared),
+		slog.Int("ingest_workers", c.IngestWorkers),
 		slog.Duration("auth_cache_ttl", c.AuthCacheTTL),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_import_bytes", c.MaxImportBytes),

@@ -28,8 +28,17 @@ func TestLoad(t *testing.T) {
 		check   func(Config) bool
 	}{
 		{"production refuses the embedded default", map[string]string{"ENV": "production"}, "ENV=production needs DATABASE_URL", nil},
-		{"production on postgres logs json", map[string]string{"ENV": "production", "DATABASE_URL": "postgres://u:p@h/db"}, "",
+		{"production on postgres logs json", map[string]string{"ENV": "production", "DATABASE_URL": "postgres://u:p@h/db",
+			"MQTT_URL": "ssl://broker:8883"}, "",
 			func(c Config) bool { return c.LogFormat == "json" && !c.Embedded() }},
+		{"production refuses the embedded broker", map[string]string{"ENV": "production", "DATABASE_URL": "postgres://u:p@h/db"},
+			"ENV=production needs MQTT_URL", nil},
+		{"bad broker url", map[string]string{"MQTT_URL": "http://broker"}, "MQTT_URL", nil},
+		{"bad shared flag", map[string]string{"INGEST_SHARED": "sometimes"}, "INGEST_SHARED", nil},
+		{"ingest settings", map[string]string{"MQTT_URL": "tcp://b:1883", "INGEST_SHARED": "true", "MQTT_CLIENT_ID": "calibd-1"}, "",
+			func(c Config) bool {
+				return c.IngestShared && c.MQTTClientID == "calibd-1" && c.IngestWorkers == 2 && c.MQTTEmbeddedAddr == "127.0.0.1:1883"
+			}},
 		{"unknown env", map[string]string{"ENV": "staging"}, "ENV", nil},
 		{"bad duration", map[string]string{"AUTH_CACHE_TTL": "soon"}, "AUTH_CACHE_TTL", nil},
 		{"bad size", map[string]string{"MAX_BODY_BYTES": "-1"}, "MAX_BODY_BYTES", nil},

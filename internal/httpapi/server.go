@@ -28,6 +28,9 @@ type Config struct {
 	// BrokerAuthToken is the bearer token an external MQTT broker's auth
 	// hook sends to /broker/auth and /broker/acl; empty: they answer 404.
 	BrokerAuthToken string
+	// BrokerConnected tells /readyz whether the ingest is connected to
+	// its MQTT broker; nil: not checked.
+	BrokerConnected func() bool
 }
 
 // Server serves the API.
@@ -90,6 +93,10 @@ func (s *Server) readyz(c *gin.Context) {
 	if err := s.reg.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready", "error", err)
 		s.fail(c, statusError(http.StatusServiceUnavailable, "database_unreachable", "the database does not answer"))
+		return
+	}
+	if s.cfg.BrokerConnected != nil && !s.cfg.BrokerConnected() {
+		s.fail(c, statusError(http.StatusServiceUnavailable, "broker_unreachable", "the ingest is not connected to the MQTT broker"))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})

@@ -450,3 +450,15 @@ func (s *sometimes) allow(now time.Time) (bool, int) {
 	s.last, s.suppressed = now, 0
 	return true, n
 }
+
+var libraryLogger sync.Once
+
+// SetLibraryLogger routes paho's package-level loggers (errors, critical
+// and warnings) to log. They are globals: the first call wins.
+func SetLibraryLogger(log *slog.Logger) {
+	libraryLogger.Do(func() {
+		paho.ERROR = slog.NewLogLogger(log.Handler(), slog.LevelError)
+		paho.CRITICAL = slog.NewLogLogger(log.Handler(), slog.LevelError)
+		paho.WARN = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	})
+}
