@@ -48,3 +48,47 @@ type ReadingStore interface {
 
 // DeadLetterLimit bounds the dead-letter table.
 const DeadLetterLimit = 100000
+
+// Reading is a stored device message as the history shows it.
+type Reading struct {
+	DeviceID   string
+	Seq        int64
+	Kind       MessageKind
+	TS         time.Time
+	ReferenceC *float64
+	ValueC     *float64
+	ErrorC     *float64 // value − reference, for checks
+	Mode       string
+	Metrics    map[string]float64
+	Code       string
+	Severity   string
+	ReceivedAt time.Time
+}
+
+// ReadingBucket summarizes the checks of one time bucket for charts: how
+// many, and the minimum, mean and maximum check error.
+type ReadingBucket struct {
+	Start                     time.Time
+	Count                     int
+	MinErrC, AvgErrC, MaxErrC float64
+}
+
+// ReadingFilter narrows a device's history: a kind, and a time range
+// [From, To).
+type ReadingFilter struct {
+	Kind     MessageKind
+	From, To *time.Time
+}
+
+// MaxReadingBuckets bounds one downsampled answer.
+const MaxReadingBuckets = 2000
+
+// ReadingHistory reads what a device sent.
+type ReadingHistory interface {
+	// ListReadings pages through a device the actor may see (ErrNotFound
+	// otherwise), oldest first.
+	ListReadings(ctx context.Context, a Actor, deviceID string, f ReadingFilter, p Page) ([]Reading, string, error)
+	// CheckBuckets downsamples its calibration-mode checks into buckets of
+	// the given width within [from, to).
+	CheckBuckets(ctx context.Context, a Actor, deviceID string, from, to time.Time, width time.Duration) ([]ReadingBucket, error)
+}

@@ -118,6 +118,7 @@ type Registry interface {
 	LiftWorkStore
 	TechnicianStore
 	DeviceCredentialStore
+	ReadingHistory
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

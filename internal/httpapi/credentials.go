@@ -52,3 +52,85 @@ func (s *Server) revokeDeviceSecret(c *gin.Context) {
 	cred, err := s.reg.RevokeDeviceSecret(c.Request.Context(), actorOf(c), c.Param("id"))
 	one(s, c, http.StatusOK, cred, err, toCredentialJSON, cred.Version)
 }
+
+type readingJSON struct {
+	Seq        int64              `json:"seq"`
+	Kind       string             `json:"kind"`
+	TS         time.Time          `json:"ts"`
+	ReferenceC *float64           `json:"reference_c,omitempty"`
+	ValueC     *float64           `json:"value_c,omitempty"`
+	ErrorC     *float64           `json:"error_c,omitempty"`
+	Mode       string             `json:"mode,omitempty"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	Code       string             `json:"code,omitempty"`
+	Severity   string             `json:"severity,omitempty"`
+	ReceivedAt time.Time          `json:"received_at"`
+}
+
+func toReadingJSON(r devices.Reading) readingJSON {
+	return readingJSON{Seq: r.Seq, Kind: string(r.Kind), TS: r.TS, ReferenceC: r.ReferenceC, ValueC: r.ValueC, ErrorC: r.ErrorC,
+		Mode: r.Mode, Metrics: r.Metrics, Code: r.Code, Severity: r.Severity, ReceivedAt: r.ReceivedAt}
+}
+
+// listReadings: a device's history, oldest first, by kind and time range.
+func (s *Server) listReadings(c *gin.Context) {
+	q := newQuery(c, "kind", "from", "to")
+	f := devices.ReadingFilter{Kind: devices.MessageKind(q.enum("kind", func(v string) bool { return devices.MessageKind(v).Valid() },
+		joinStrings(devices.MessageKinds))), From: q.time("from"), To: q.time("to")}
+	p := q.page()
+	if err := q.done(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, next, err := s.reg.ListReadings(c.Request.Context(), actorOf(c), c.Param("id"), f, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, list(items, next, toReadingJSON))
+}
+
+type bucketJSON struct {
+	Start   time.Time `json:"start"`
+	Count   int       `json:"count"`
+	MinErrC float64   `json:"min_error_c"`
+	AvgErrC float64   `json:"avg_error_c"`
+	MaxErrC float64   `json:"max_error_c"`
+}
+
+// readingBuckets: a thermometer's calibration-mode check errors
+// downsampled for a chart (default: the last 30 days by day).
+func (s *Server) readingBuckets(c *gin.Context) {
+	q := newQuery(c, "from", "to", "bucket")
+	from, to := q.time("from"), q.time("to")
+	width := 24 * time.Hour
+	if v := c.Query("bucket"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			q.probs.Add("bucket", "must be a duration such as 1h or 15m")
+		}
+		width = d
+	}
+	if err := q.done(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := time.Now().UTC()
+	if to == nil {
+		to = &now
+	}
+	if from == nil {
+		f := to.AddDate(0, 0, -30)
+		from = &f
+	}
+	bs, err := s.reg.CheckBuckets(c.Request.Context(), actorOf(c), c.Param("id"), *from, *to, width)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]bucketJSON, len(bs))
+	for i, b := range bs {
+		out[i] = bucketJSON{Start: b.Start, Count: b.Count, MinErrC: b.MinErrC, AvgErrC: b.AvgErrC, MaxErrC: b.MaxErrC}
+	}
+	c.JSON(http.StatusOK, gin.H{"from": from.UTC(), "to": to.UTC(), "bucket": width.String(), "buckets": out})
+}

@@ -35,3 +35,28 @@ func TestDeviceCredentialsAPI(t *testing.T) {
 		a.must(req{method: "POST", path: "/api/v1/devices/not-a-device/credentials", token: w.adminA}, 404)
 	})
 }
+
+// TestReadingsAPI: an empty history reads as empty pages and buckets for
+// those who see the device; query mistakes name the parameter.
+func TestReadingsAPI(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		path := "/api/v1/devices/" + w.thermA + "/readings"
+		for _, tok := range []string{w.adminA, w.instTok, w.reg} {
+			if ids := a.must(req{method: "GET", path: path + "?kind=checks&from=2026-01-01", token: tok}, 200).json(t)["items"].([]any); len(ids) != 0 {
+				t.Errorf("readings of a silent device: %v", ids)
+			}
+		}
+		b := a.must(req{method: "GET", path: path + "/buckets?bucket=1h&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", token: w.instTok}, 200).json(t)
+		if b["bucket"] != "1h0m0s" || len(b["buckets"].([]any)) != 0 {
+			t.Errorf("buckets = %v", b)
+		}
+		for q, field := range map[string]string{"?kind=photos": "kind", "?from=yesterday": "from", "/buckets?bucket=daily": "bucket",
+			"/buckets?bucket=1s&from=2026-01-01&to=2026-12-31": "bucket"} {
+			if f := a.must(req{method: "GET", path: path + q, token: w.adminA}, 422).fields(t); len(f) == 0 || f[0] != field {
+				t.Errorf("%s: errors %v, want %s", q, f, field)
+			}
+		}
+		a.must(req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings", token: w.instTok}, 404)
+	})
+}

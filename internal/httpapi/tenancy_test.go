@@ -124,6 +124,8 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/lift-reports/:id/countersign", req{method: "POST", path: "/api/v1/lift-reports/" + w.liftReportA + "/countersign", token: B}},
 		{"POST /api/v1/devices/:id/credentials", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials", token: B}},
 		{"GET /api/v1/devices/:id/credentials", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/credentials", token: B}},
+		{"GET /api/v1/devices/:id/readings", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings", token: B}},
+		{"GET /api/v1/devices/:id/readings/buckets", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/buckets", token: B}},
 		{"POST /api/v1/devices/:id/credentials/revoke", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials/revoke", token: B}},
 		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
 		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},

@@ -3,8 +3,10 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,4 +174,143 @@ func clip(s string, n int) string {
 		s = s[:n]
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func (r readingRow) toReading() devices.Reading {
+	out := devices.Reading{DeviceID: r.DeviceID, Seq: r.Seq, Kind: devices.MessageKind(r.Kind), TS: r.TS.UTC(),
+		ReferenceC: r.ReferenceC, ValueC: r.ValueC, ReceivedAt: r.ReceivedAt.UTC()}
+	if r.ReferenceC != nil && r.ValueC != nil {
+		e := *r.ValueC - *r.ReferenceC
+		out.ErrorC = &e
+	}
+	if r.Mode != nil {
+		out.Mode = *r.Mode
+	}
+	if r.Metrics != nil {
+		_ = json.Unmarshal([]byte(*r.Metrics), &out.Metrics) // written by fromMessage
+	}
+	if r.Code != nil {
+		out.Code = *r.Code
+	}
+	if r.Severity != nil {
+		out.Severity = *r.Severity
+	}
+	return out
+}
+
+// readingCursor is "<unix nanoseconds>.<seq>" of the last reading of a
+// page, base64url: readings are ordered by (ts, seq).
+func readingCursor(r readingRow) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(r.TS.UnixNano(), 10) + "." + strconv.FormatInt(r.Seq, 10)))
+}
+
+func decodeReadingCursor(c string) (time.Time, int64, error) {
+	bad := devices.Invalid("cursor", "is not a cursor this API returned")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, bad
+	}
+	ts, seq, ok := strings.Cut(string(b), ".")
+	n, err1 := strconv.ParseInt(ts, 10, 64)
+	s, err2 := strconv.ParseInt(seq, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, 0, bad
+	}
+	return time.Unix(0, n).UTC(), s, nil
+}
+
+// ListReadings implements devices.ReadingHistory.
+func (s *Store) ListReadings(ctx context.Context, a devices.Actor, deviceID string, f devices.ReadingFilter, p devices.Page) ([]devices.Reading, string, error) {
+	q := s.db.WithContext(ctx)
+	d, err := s.visibleDevice(q, a, strings.ToLower(deviceID))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := p.Normalize(); err != nil {
+		return nil, "", err
+	}
+	rq := q.Model(&readingRow{}).Where("device_id = ?", d.id)
+	if f.Kind != "" {
+		rq = rq.Where("kind = ?", string(f.Kind))
+	}
+	if f.From != nil {
+		rq = rq.Where("ts >= ?", f.From.UTC())
+	}
+	if f.To != nil {
+		rq = rq.Where("ts < ?", f.To.UTC())
+	}
+	if p.Cursor != "" {
+		ts, seq, err := decodeReadingCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		rq = rq.Where("(ts > ? OR (ts = ? AND seq > ?))", ts, ts, seq)
+	}
+	var rows []readingRow
+	if err := rq.Order("ts, seq").Limit(p.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > p.Limit {
+		rows = rows[:p.Limit]
+		next = readingCursor(rows[len(rows)-1])
+	}
+	out := make([]devices.Reading, len(rows))
+	for i, r := range rows {
+		out[i] = r.toReading()
+	}
+	return out, next, nil
+}
+
+// maxBucketRows bounds the checks one downsampled answer reads.
+const maxBucketRows = 500000
+
+// CheckBuckets implements devices.ReadingHistory. Only calibration-mode
+// checks count: body-mode readings are never a calibration signal
+// (DOMAIN.md §1.1).
+func (s *Store) CheckBuckets(ctx context.Context, a devices.Actor, deviceID string, from, to time.Time, width time.Duration) ([]devices.ReadingBucket, error) {
+	q := s.db.WithContext(ctx)
+	d, err := s.visibleDevice(q, a, strings.ToLower(deviceID))
+	if err != nil {
+		return nil, err
+	}
+	var p devices.Problems
+	switch {
+	case !to.After(from):
+		p.Add("to", "must be after from")
+	case width < time.Second:
+		p.Add("bucket", "must be at least 1s")
+	case to.Sub(from)/width > devices.MaxReadingBuckets:
+		p.Addf("bucket", "makes more than %d buckets over this range; choose a wider bucket", devices.MaxReadingBuckets)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		TS         time.Time `gorm:"column:ts"`
+		ReferenceC float64   `gorm:"column:reference_c"`
+		ValueC     float64   `gorm:"column:value_c"`
+	}
+	if err := q.Model(&readingRow{}).Select("ts, reference_c, value_c").
+		Where("device_id = ? AND kind = ? AND mode = ? AND ts >= ? AND ts < ?", d.id, string(devices.MessageChecks),
+			string(devices.ModeCalibration), from.UTC(), to.UTC()).
+		Order("ts, seq").Limit(maxBucketRows).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	var out []devices.ReadingBucket
+	for _, r := range rows {
+		start := from.UTC().Add(r.TS.UTC().Sub(from.UTC()) / width * width)
+		e := r.ValueC - r.ReferenceC
+		if n := len(out); n == 0 || !out[n-1].Start.Equal(start) {
+			out = append(out, devices.ReadingBucket{Start: start, MinErrC: e, MaxErrC: e})
+		}
+		b := &out[len(out)-1]
+		b.Count++
+		b.AvgErrC += (e - b.AvgErrC) / float64(b.Count)
+		b.MinErrC, b.MaxErrC = min(b.MinErrC, e), max(b.MaxErrC, e)
+	}
+	if out == nil {
+		out = []devices.ReadingBucket{}
+	}
+	return out, nil
 }

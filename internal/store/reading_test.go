@@ -77,3 +77,70 @@ func TestReadings(t *testing.T) {
 		}
 	})
 }
+
+// TestReadingHistory: a device's readings page oldest first by (ts, seq)
+// across cursors, filter by kind and time, downsample calibration-mode
+// checks into buckets (body mode left out), and stay with the tenants
+// who see the device.
+func TestReadingHistory(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := w.ctx
+		var msgs []devices.Message
+		for i := range 10 {
+			mode := devices.ModeCalibration
+			if i == 9 {
+				mode = devices.ModeBody
+			}
+			// Two readings per hour, the seq not in time order.
+			msgs = append(msgs, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA.ID,
+				Seq: int64(100 - i), TS: t0.Add(time.Duration(i) * 30 * time.Minute), ReferenceC: 37, ValueC: 37 + float64(i)/100, Mode: mode}})
+		}
+		if _, err := st.SaveMessages(ctx, msgs, t0); err != nil {
+			t.Fatal(err)
+		}
+		var seqs []int64
+		p := devices.Page{Limit: 4}
+		for pages := 0; ; pages++ {
+			items, next, err := st.ListReadings(ctx, w.instAdmin, w.thermA.ID, devices.ReadingFilter{Kind: devices.MessageChecks}, p)
+			if err != nil || pages > 3 {
+				t.Fatalf("ListReadings: %v (pages %d)", err, pages)
+			}
+			for _, r := range items {
+				seqs = append(seqs, r.Seq)
+			}
+			if next == "" {
+				break
+			}
+			p.Cursor = next
+		}
+		if len(seqs) != 10 || seqs[0] != 100 || seqs[9] != 91 {
+			t.Errorf("paged seqs = %v, want 100 down to 91 in time order", seqs)
+		}
+		from, to := t0.Add(time.Hour), t0.Add(2*time.Hour)
+		if items, _, _ := st.ListReadings(ctx, w.adminA, w.thermA.ID, devices.ReadingFilter{From: &from, To: &to}, devices.Page{}); len(items) != 2 ||
+			items[0].ErrorC == nil || *items[0].ErrorC < 0.019 || *items[0].ErrorC > 0.021 {
+			t.Errorf("readings in [1h, 2h): %+v", items)
+		}
+		_, _, err := st.ListReadings(ctx, w.adminB, w.thermA.ID, devices.ReadingFilter{}, devices.Page{})
+		wantIs(t, "operator B reads A's readings", err, devices.ErrNotFound)
+		_, _, err = st.ListReadings(ctx, w.adminA, w.thermA.ID, devices.ReadingFilter{}, devices.Page{Cursor: "bm90LWEtY3Vyc29y"})
+		wantFields(t, "a forged cursor", err, "cursor")
+
+		bs, err := st.CheckBuckets(ctx, w.adminA, w.thermA.ID, t0, t0.Add(5*time.Hour), time.Hour)
+		if err != nil || len(bs) != 5 {
+			t.Fatalf("CheckBuckets = %+v, %v; want 5 hourly buckets", bs, err)
+		}
+		// The fifth hour holds readings 8 (calibration, +0.08) and 9
+		// (body mode, left out).
+		if b := bs[4]; b.Count != 1 || b.MaxErrC < 0.079 || b.MaxErrC > 0.081 {
+			t.Errorf("last bucket = %+v, want the calibration reading only", b)
+		}
+		if b := bs[0]; b.Count != 2 || b.MinErrC != 0 || b.AvgErrC < 0.0049 || b.AvgErrC > 0.0051 {
+			t.Errorf("first bucket = %+v", b)
+		}
+		_, err = st.CheckBuckets(ctx, w.adminA, w.thermA.ID, t0, t0.AddDate(1, 0, 0), time.Minute)
+		wantFields(t, "too many buckets", err, "bucket")
+	})
+}
