@@ -119,6 +119,7 @@ type Registry interface {
 	TechnicianStore
 	DeviceCredentialStore
 	ReadingHistory
+	AlertStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

@@ -60,3 +60,22 @@ func TestReadingsAPI(t *testing.T) {
 		a.must(req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings", token: w.instTok}, 404)
 	})
 }
+
+// TestAlertsAPI: drift on a thermometer's checks raises an alert its
+// operator and institute see; a passing calibration resolves it.
+func TestAlertsAPI(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		id := a.alert(w)
+		al := a.must(req{method: "GET", path: "/api/v1/alerts/" + id, token: w.instTok}, 200).json(t)
+		if al["state"] != "open" || al["kind"] != "drift" || al["evidence"] != float64(1) {
+			t.Errorf("alert = %v", al)
+		}
+		a.must(req{method: "GET", path: "/api/v1/alerts?kind=sneeze", token: w.adminA}, 422)
+		a.result(w)
+		al = a.must(req{method: "GET", path: "/api/v1/alerts/" + id, token: w.adminA}, 200).json(t)
+		if al["state"] != "resolved" || !strings.HasPrefix(al["resolved_reason"].(string), "passing calibration CAL-") {
+			t.Errorf("after a passing calibration: %v", al)
+		}
+	})
+}

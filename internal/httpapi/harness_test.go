@@ -207,6 +207,7 @@ type world struct {
 	standardA, resultA               string // the institute\'s standard and thermA\'s result (made by a.result)
 	deferralA                        string // a deferral naming venueA only (made by a.deferral)
 	contractA, agreementA            string // elevA's contract with the firm and the firm's proposal (made by a.contract)
+	alertA                           string // a drift alert on thermA (made by a.alert)
 	technicianA                      string // the institute's technician, assigned to visitA (made by a.technician)
 	liftTaskA, liftReportA           string // elevA's first on-site task and the firm's report of it (made by a.liftWork)
 }
@@ -418,4 +419,23 @@ func (a *api) liftWork(w *world) (task, report string) {
 		"kind": "onsite", "elevator_id": w.elevA, "category": "half_monthly", "performed_at": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339),
 		"technician": "Wang Wei", "items": halfMonthlyItems(false)}}, 201).str(a.t, "id")
 	return ids[0], report
+}
+
+// alert stores three +0.1 °C calibration checks of thermA, as the ingest
+// would, and returns the drift alert they raise. They are dated after now:
+// a result recorded earlier reset the detectors.
+func (a *api) alert(w *world) string {
+	var msgs []devices.Message
+	for i := range 3 {
+		msgs = append(msgs, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA, Seq: int64(i + 1),
+			TS: time.Now().UTC().Add(time.Duration(i+1) * time.Second), ReferenceC: 37, ValueC: 37.1, Mode: devices.ModeCalibration}})
+	}
+	if _, err := a.st.SaveMessages(context.Background(), msgs, time.Now()); err != nil {
+		a.t.Fatal(err)
+	}
+	ids := a.must(req{method: "GET", path: "/api/v1/alerts?device_id=" + w.thermA + "&kind=drift", token: w.adminA}, 200).ids(a.t)
+	if len(ids) != 1 {
+		a.t.Fatalf("drift alerts of thermA: %v", ids)
+	}
+	return ids[0]
 }

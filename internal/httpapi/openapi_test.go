@@ -793,6 +793,8 @@ func (s *specServer) fill(path string) string {
 		id = s.deferral
 	case strings.HasPrefix(path, "/api/v1/devices/"):
 		id = s.therm
+	case strings.HasPrefix(path, "/api/v1/alerts/"):
+		id = "01a2292b-0000-7000-8000-000000000001" // none raised here: a documented 404
 	case strings.HasPrefix(path, "/api/v1/contracts/"):
 		id = s.contract
 	case strings.HasPrefix(path, "/api/v1/agreements/"):

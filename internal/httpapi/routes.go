@@ -54,6 +54,8 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.GET("/devices/:id/credentials", s.getDeviceCredential)
 	v1.POST("/devices/:id/credentials/revoke", s.revokeDeviceSecret)
 	v1.GET("/devices/:id/readings", s.listReadings)
+	v1.GET("/alerts", s.listAlerts)
+	v1.GET("/alerts/:id", s.getAlert)
 	v1.GET("/devices/:id/readings/buckets", s.readingBuckets)
 
 	v1.GET("/elevators", s.listElevators)

@@ -36,6 +36,7 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/results":                   "list: checked by TestListsNeverLeak",
 	"GET /api/v1/deferrals":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/contracts":                 "list: checked by TestListsNeverLeak",
+	"GET /api/v1/alerts":                    "list: checked by TestListsNeverLeak",
 	"GET /api/v1/agreements":                "list: checked by TestListsNeverLeak",
 	"GET /api/v1/lift-tasks":                "list: checked by TestListsNeverLeak",
 	"GET /api/v1/lift-reports":              "list: checked by TestListsNeverLeak",
@@ -124,6 +125,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/lift-reports/:id/countersign", req{method: "POST", path: "/api/v1/lift-reports/" + w.liftReportA + "/countersign", token: B}},
 		{"POST /api/v1/devices/:id/credentials", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials", token: B}},
 		{"GET /api/v1/devices/:id/credentials", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/credentials", token: B}},
+		{"GET /api/v1/alerts/:id", req{method: "GET", path: "/api/v1/alerts/" + w.alertA, token: B}},
 		{"GET /api/v1/devices/:id/readings", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings", token: B}},
 		{"GET /api/v1/devices/:id/readings/buckets", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/buckets", token: B}},
 		{"POST /api/v1/devices/:id/credentials/revoke", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials/revoke", token: B}},
@@ -158,6 +160,7 @@ func TestAnotherTenantGets404(t *testing.T) {
 		w.contractA, w.agreementA = a.contract(w)
 		w.liftTaskA, w.liftReportA = a.liftWork(w)
 		w.technicianA = a.technician(w)
+		w.alertA = a.alert(w)
 		before := a.must(req{method: "GET", path: "/api/v1/audit?org_id=" + w.opA + "&limit=500", token: w.reg}, 200).ids(t)
 		for _, tc := range tenancyCases(w) {
 			r := a.do(tc.req)
@@ -212,8 +215,9 @@ func TestListsNeverLeak(t *testing.T) {
 		w.contractA, w.agreementA = a.contract(w)
 		w.liftTaskA, w.liftReportA = a.liftWork(w)
 		w.technicianA = a.technician(w)
+		w.alertA = a.alert(w)
 		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
-			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA, w.technicianA, w.liftTaskA, w.liftReportA}
+			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA, w.technicianA, w.liftTaskA, w.liftReportA, w.alertA}
 		B := w.adminB
 		paths := []string{
 			"/api/v1/organizations", "/api/v1/organizations?kind=venue_operator",
@@ -231,6 +235,7 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/requests", "/api/v1/requests?venue_id=" + w.venueA, "/api/v1/requests?institute_id=" + w.inst + "&state=requested",
 			"/api/v1/feeds", "/api/v1/standards", "/api/v1/results", "/api/v1/results?thermometer_id=" + w.thermA + "&flagged=false",
 			"/api/v1/deferrals", "/api/v1/deferrals?state=active",
+			"/api/v1/alerts", "/api/v1/alerts?device_id=" + w.thermA + "&kind=drift&state=open",
 			"/api/v1/contracts", "/api/v1/contracts?elevator_id=" + w.elevA, "/api/v1/contracts?venue_id=" + w.venueA + "&firm_id=" + w.firm,
 			"/api/v1/agreements", "/api/v1/agreements?elevator_id=" + w.elevA + "&state=proposed", "/api/v1/agreements?contract_id=" + w.contractA,
 			"/api/v1/technicians", "/api/v1/technicians?include_retired=true&institute_id=" + w.inst,

@@ -102,8 +102,15 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	if len(msgs) == 0 {
 		return 0, nil
 	}
+	// The database keeps microseconds; the drift update finds this
+	// batch's rows by their received_at.
+	received = received.UTC().Truncate(time.Microsecond)
 	rows := make([]readingRow, 0, len(msgs))
+	var calibrated []string
 	for _, m := range msgs {
+		if m.Check != nil && m.Check.Mode == devices.ModeCalibration {
+			calibrated = append(calibrated, m.Check.DeviceID)
+		}
 		r, err := fromMessage(m, received)
 		if err != nil {
 			return 0, err
@@ -122,7 +129,12 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, s.insertBatch())
 		n = int(res.RowsAffected)
-		return res.Error
+		if res.Error != nil {
+			return res.Error
+		}
+		// Only thermometers that exist have detectors (the ingest checks
+		// the device before it stores).
+		return s.updateDrift(tx, calibrated, received)
 	})
 	return n, err
 }

@@ -703,6 +703,11 @@ func (s *Store) applyCalibration(tx *gorm.DB, a devices.Actor, th thermometerRow
 			return err
 		}
 	}
+	if r.Verdict == string(devices.VerdictPass) {
+		if err := s.resetDrift(tx, th.ID, r.PerformedAt, "passing calibration "+r.CertificateNo, now); err != nil {
+			return err
+		}
+	}
 	ch := devices.Changes{"calibration_result": {To: r.CertificateNo}}
 	if from.Status != to.Status {
 		ch["status"] = devices.Change{From: from.Status, To: to.Status}

@@ -1,0 +1,86 @@
+package devices
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// AlertKind is what an alert reports about a device.
+type AlertKind string
+
+// Alert kinds (issue 5). Drift detection raises out_of_tolerance (one
+// calibration-mode check beyond ±MPE) and drift (EWMA or CUSUM).
+const (
+	AlertOutOfTolerance AlertKind = "out_of_tolerance"
+	AlertDrift          AlertKind = "drift"
+	AlertPredictedDrift AlertKind = "predicted_drift"
+	AlertSilent         AlertKind = "silent"
+	AlertFault          AlertKind = "fault"
+	AlertThreshold      AlertKind = "threshold"
+)
+
+// AlertKinds lists every kind.
+var AlertKinds = []AlertKind{AlertOutOfTolerance, AlertDrift, AlertPredictedDrift, AlertSilent, AlertFault, AlertThreshold}
+
+// Valid reports whether k is a known kind.
+func (k AlertKind) Valid() bool { return slices.Contains(AlertKinds, k) }
+
+// AlertState is where an alert is: open → acknowledged → resolved.
+type AlertState string
+
+// Alert states.
+const (
+	AlertOpen         AlertState = "open"
+	AlertAcknowledged AlertState = "acknowledged"
+	AlertResolved     AlertState = "resolved"
+)
+
+// AlertStates lists every state.
+var AlertStates = []AlertState{AlertOpen, AlertAcknowledged, AlertResolved}
+
+// Valid reports whether s is a known state.
+func (s AlertState) Valid() bool { return slices.Contains(AlertStates, s) }
+
+// Drift defaults until σ and U come from a device's calibration data: the
+// repeatability of DOMAIN.md §3 (0.05–0.1 °C, unverified) and an expanded
+// uncertainty of the same size.
+const (
+	DefaultDriftSigmaC = 0.05
+	DefaultDriftUC     = 0.05
+)
+
+// Alert is one open (or past) alert about a device: at most one is open
+// per device and kind, and it grows with the evidence.
+type Alert struct {
+	ID             string
+	DeviceID       string
+	DeviceKind     DeviceKind
+	VenueID        string
+	OperatorOrgID  string
+	InstituteID    *string
+	Kind           AlertKind
+	State          AlertState
+	FirstAt        time.Time // the first reading that raised it
+	LastAt         time.Time // the latest reading that supports it
+	Evidence       int       // how many readings support it
+	Detail         string
+	ResolvedReason string
+	Version        int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// AlertFilter narrows an alert list.
+type AlertFilter struct {
+	DeviceID string
+	Kind     AlertKind
+	State    AlertState
+}
+
+// AlertStore reads alerts; they are visible to the tenants who see the
+// device (the venue operator, the thermometer's institute, the regulator).
+type AlertStore interface {
+	ListAlerts(ctx context.Context, a Actor, f AlertFilter, p Page) ([]Alert, string, error)
+	GetAlert(ctx context.Context, a Actor, id string) (Alert, error)
+}

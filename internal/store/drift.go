@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/calibd/calibd/devices"
+)
+
+type driftStateRow struct {
+	DeviceID   string
+	State      string
+	ThroughTS  *time.Time `gorm:"column:through_ts"`
+	ThroughSeq *int64
+	ResetAt    *time.Time
+	Replays    int
+	UpdatedAt  time.Time
+}
+
+func (driftStateRow) TableName() string { return "drift_states" }
+
+type alertRow struct {
+	ID             string
+	DeviceID       string
+	DeviceKind     string
+	VenueID        string
+	OperatorOrgID  string
+	InstituteID    *string
+	Kind           string
+	State          string
+	FirstAt        time.Time
+	LastAt         time.Time
+	Evidence       int
+	Detail         string
+	ResolvedReason string
+	Version        int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (alertRow) TableName() string { return "alerts" }
+
+func (r alertRow) toAlert() devices.Alert {
+	return devices.Alert{ID: r.ID, DeviceID: r.DeviceID, DeviceKind: devices.DeviceKind(r.DeviceKind), VenueID: r.VenueID,
+		OperatorOrgID: r.OperatorOrgID, InstituteID: r.InstituteID, Kind: devices.AlertKind(r.Kind), State: devices.AlertState(r.State),
+		FirstAt: r.FirstAt.UTC(), LastAt: r.LastAt.UTC(), Evidence: r.Evidence, Detail: r.Detail, ResolvedReason: r.ResolvedReason,
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// checkPoint is a stored calibration-mode check as the detectors read it.
+type checkPoint struct {
+	Seq        int64
+	TS         time.Time `gorm:"column:ts"`
+	ReferenceC float64   `gorm:"column:reference_c"`
+	ValueC     float64   `gorm:"column:value_c"`
+}
+
+// updateDrift brings the detector state of each thermometer up to date
+// with its stored calibration-mode checks, in (ts, seq) order, and raises
+// or grows its alerts. received is the batch that was just stored: when
+// one of its checks is older than the last one applied (another replica
+// committed a later one first), the state is rebuilt from every check
+// since the last reset, so it depends on which checks are stored, never on
+// their arrival order.
+func (s *Store) updateDrift(tx *gorm.DB, thermometerIDs []string, received time.Time) error {
+	slices.Sort(thermometerIDs)
+	thermometerIDs = slices.Compact(thermometerIDs)
+	for _, id := range thermometerIDs {
+		if err := s.updateDeviceDrift(tx, id, received); err != nil {
+			return fmt.Errorf("drift of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) updateDeviceDrift(tx *gorm.DB, id string, received time.Time) error {
+	var th thermometerRow
+	err := tx.Where("id = ?", id).Take(&th).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // not a thermometer: no detectors
+	}
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&driftStateRow{DeviceID: id, State: "{}",
+		ResetAt: th.LastCalibratedAt, UpdatedAt: now}).Error; err != nil {
+		return err
+	}
+	var row driftStateRow
+	if err := s.forUpdate(tx).Where("device_id = ?", id).Take(&row).Error; err != nil {
+		return err
+	}
+	var st devices.DriftState
+	if err := json.Unmarshal([]byte(row.State), &st); err != nil {
+		return fmt.Errorf("stored drift state: %w", err)
+	}
+	checks := func() *gorm.DB {
+		return tx.Model(&readingRow{}).Where("device_id = ? AND kind = ? AND mode = ?", id, string(devices.MessageChecks),
+			string(devices.ModeCalibration))
+	}
+	q, replay := checks(), false
+	if row.ThroughTS != nil {
+		var late int64
+		if err := checks().Where("received_at = ? AND (ts < ? OR (ts = ? AND seq <= ?))", received, *row.ThroughTS, *row.ThroughTS,
+			*row.ThroughSeq).Count(&late).Error; err != nil {
+			return err
+		}
+		if late > 0 {
+			st, row.Replays, replay = devices.DriftState{}, row.Replays+1, true
+			row.ThroughTS, row.ThroughSeq = nil, nil
+		} else {
+			q = q.Where("(ts > ? OR (ts = ? AND seq > ?))", *row.ThroughTS, *row.ThroughTS, *row.ThroughSeq)
+		}
+	}
+	if row.ResetAt != nil {
+		q = q.Where("ts > ?", *row.ResetAt)
+	}
+	var pts []checkPoint
+	if err := q.Select("seq, ts, reference_c, value_c").Order("ts, seq").Find(&pts).Error; err != nil {
+		return err
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	cfg := devices.DefaultDriftConfig()
+	hits := alertHits{}
+	for _, p := range pts {
+		v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, p.ValueC-p.ReferenceC, th.MPEC, devices.DefaultDriftUC, devices.DefaultDriftSigmaC)
+		if v.Ignored {
+			continue
+		}
+		e := p.ValueC - p.ReferenceC
+		if v.OutOfTolerance {
+			hits.add(devices.AlertOutOfTolerance, p.TS, fmt.Sprintf("check error %+.3f °C beyond the MPE ±%.2f °C", e, th.MPEC))
+		}
+		if v.EWMA || v.CUSUM {
+			var why []string
+			if v.EWMA {
+				why = append(why, fmt.Sprintf("EWMA %+.3f °C beyond ±%.3f", v.Z, v.ZLimit))
+			}
+			if v.CUSUM {
+				why = append(why, fmt.Sprintf("CUSUM C+ %.3f / C− %.3f beyond %.3f °C", v.CUSUMHigh, v.CUSUMLow, v.CUSUMLimit))
+			}
+			hits.add(devices.AlertDrift, p.TS, strings.Join(why, "; "))
+		}
+	}
+	last := pts[len(pts)-1]
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := tx.Model(&driftStateRow{}).Where("device_id = ?", id).Updates(map[string]any{"state": string(b),
+		"through_ts": last.TS.UTC(), "through_seq": last.Seq, "replays": row.Replays, "updated_at": now}).Error; err != nil {
+		return err
+	}
+	for _, kind := range []devices.AlertKind{devices.AlertOutOfTolerance, devices.AlertDrift} {
+		h := hits[kind]
+		switch {
+		case h != nil:
+			if err := s.raiseAlert(tx, th, kind, *h, replay, now); err != nil {
+				return err
+			}
+		case replay:
+			// The checks in timestamp order no longer support it.
+			if err := tx.Model(&alertRow{}).Where("device_id = ? AND kind = ? AND state <> ?", id, string(kind), string(devices.AlertResolved)).
+				Updates(map[string]any{"state": string(devices.AlertResolved), "resolved_reason": "re-evaluated in timestamp order",
+					"version": gorm.Expr("version + 1"), "updated_at": now}).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type alertHit struct {
+	first, last time.Time
+	count       int
+	detail      string
+}
+
+type alertHits map[devices.AlertKind]*alertHit
+
+func (m alertHits) add(kind devices.AlertKind, at time.Time, detail string) {
+	h := m[kind]
+	if h == nil {
+		h = &alertHit{first: at}
+		m[kind] = h
+	}
+	h.last, h.detail = at, detail
+	h.count++
+}
+
+// raiseAlert grows the device's open alert of the kind, or opens one. A
+// replay covers every check since the reset, so it sets the evidence
+// rather than adding to it.
+func (s *Store) raiseAlert(tx *gorm.DB, th thermometerRow, kind devices.AlertKind, h alertHit, replay bool, now time.Time) error {
+	var open alertRow
+	err := tx.Where("device_id = ? AND kind = ? AND state <> ?", th.ID, string(kind), string(devices.AlertResolved)).Take(&open).Error
+	switch {
+	case err == nil:
+		updates := map[string]any{"last_at": h.last.UTC(), "evidence": gorm.Expr("evidence + ?", h.count), "detail": h.detail,
+			"version": gorm.Expr("version + 1"), "updated_at": now}
+		if replay {
+			updates["evidence"], updates["first_at"] = h.count, h.first.UTC()
+		}
+		return tx.Model(&alertRow{}).Where("id = ?", open.ID).Updates(updates).Error
+	case !errors.Is(err, gorm.ErrRecordNotFound):
+		return err
+	}
+	return tx.Create(&alertRow{ID: newID(), DeviceID: th.ID, DeviceKind: string(devices.DeviceThermometer), VenueID: th.VenueID,
+		OperatorOrgID: th.OperatorOrgID, InstituteID: th.InstituteID, Kind: string(kind), State: string(devices.AlertOpen),
+		FirstAt: h.first.UTC(), LastAt: h.last.UTC(), Evidence: h.count, Detail: h.detail, Version: 1, CreatedAt: now, UpdatedAt: now}).Error
+}
+
+// alertScope: the regulator sees every alert, a venue operator those of
+// its devices, an institute those of the thermometers assigned to it.
+func alertScope(a devices.Actor) func(*gorm.DB) *gorm.DB {
+	return func(q *gorm.DB) *gorm.DB {
+		switch a.OrgKind {
+		case devices.KindRegulator:
+			return q
+		case devices.KindVenueOperator:
+			return q.Where("alerts.operator_org_id = ?", a.OrgID)
+		case devices.KindMetrologyInstitute:
+			return q.Where("alerts.institute_id = ?", a.OrgID)
+		}
+		return q.Where("1 = 0")
+	}
+}
+
+// ListAlerts implements devices.AlertStore.
+func (s *Store) ListAlerts(ctx context.Context, a devices.Actor, f devices.AlertFilter, p devices.Page) ([]devices.Alert, string, error) {
+	q := s.db.WithContext(ctx).Model(&alertRow{}).Scopes(alertScope(a))
+	if f.DeviceID != "" {
+		q = q.Where("alerts.device_id = ?", f.DeviceID)
+	}
+	if f.Kind != "" {
+		q = q.Where("alerts.kind = ?", string(f.Kind))
+	}
+	if f.State != "" {
+		q = q.Where("alerts.state = ?", string(f.State))
+	}
+	return listRows(q, "alerts", p, func(r alertRow) string { return r.ID }, alertRow.toAlert)
+}
+
+// GetAlert implements devices.AlertStore.
+func (s *Store) GetAlert(ctx context.Context, a devices.Actor, id string) (devices.Alert, error) {
+	var row alertRow
+	if !devices.IsUUID(id) {
+		return devices.Alert{}, fmt.Errorf("alert %q: %w", id, devices.ErrNotFound)
+	}
+	err := s.db.WithContext(ctx).Scopes(alertScope(a)).Where("alerts.id = ?", strings.ToLower(id)).Take(&row).Error
+	return row.toAlert(), translate(err, "alert")
+}
+
+// resetDrift starts the detectors afresh from a passing calibration at
+// at: checks up to then no longer count, and open drift and
+// out-of-tolerance alerts are resolved with the reason.
+func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, now time.Time) error {
+	at = at.UTC()
+	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"state": "{}", "through_ts": nil, "through_seq": nil, "reset_at": at, "updated_at": now}),
+	}).Create(&driftStateRow{DeviceID: id, State: "{}", ResetAt: &at, UpdatedAt: now}).Error; err != nil {
+		return err
+	}
+	return tx.Model(&alertRow{}).Where("device_id = ? AND kind IN ? AND state <> ?", id,
+		[]string{string(devices.AlertOutOfTolerance), string(devices.AlertDrift), string(devices.AlertPredictedDrift)}, string(devices.AlertResolved)).
+		Updates(map[string]any{"state": string(devices.AlertResolved), "resolved_reason": reason, "version": gorm.Expr("version + 1"),
+			"updated_at": now}).Error
+}
