@@ -3,6 +3,7 @@ package devices
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -78,9 +79,38 @@ type AlertFilter struct {
 	State    AlertState
 }
 
-// AlertStore reads alerts; they are visible to the tenants who see the
+// AlertAction is a person's step on an alert.
+type AlertAction string
+
+// Alert actions: acknowledge (open → acknowledged) and resolve (open or
+// acknowledged → resolved, with a reason).
+const (
+	AlertAcknowledge AlertAction = "acknowledge"
+	AlertResolve     AlertAction = "resolve"
+)
+
+// Next returns the state a takes s to, or a ConflictError
+// "invalid_transition".
+func (s AlertState) Next(a AlertAction) (AlertState, error) {
+	switch {
+	case a == AlertAcknowledge && s == AlertOpen:
+		return AlertAcknowledged, nil
+	case a == AlertResolve && (s == AlertOpen || s == AlertAcknowledged):
+		return AlertResolved, nil
+	}
+	return "", Conflict("invalid_transition", "an %s alert cannot be %sd", s, strings.TrimSuffix(string(a), "e"))
+}
+
+// ResourceAlert names alerts in the audit log.
+const ResourceAlert = "alert"
+
+// AlertStore keeps alerts; they are visible to the tenants who see the
 // device (the venue operator, the thermometer's institute, the regulator).
 type AlertStore interface {
 	ListAlerts(ctx context.Context, a Actor, f AlertFilter, p Page) ([]Alert, string, error)
 	GetAlert(ctx context.Context, a Actor, id string) (Alert, error)
+	// ActOnAlert acknowledges or resolves (with a reason) an alert: the
+	// device's venue operator or the thermometer's institute may; the
+	// regulator and others who see it get ErrForbidden.
+	ActOnAlert(ctx context.Context, a Actor, id string, version int, action AlertAction, reason string) (Alert, error)
 }

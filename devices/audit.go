@@ -29,7 +29,7 @@ const (
 // document's AuditResource enum must match it (a test checks).
 var AuditResources = []string{ResourceOrganization, ResourceToken, ResourceVenue, ResourceThermometer, ResourceElevator,
 	ResourceVisit, ResourceRequest, ResourceFeed, ResourceCalibrationResult, ResourceReferenceStandard, ResourceDeferral, ResourceTask,
-	ResourceContract, ResourceAgreement, ResourceTechnician, ResourceMaintenanceReport, ResourceDeviceCredential}
+	ResourceContract, ResourceAgreement, ResourceTechnician, ResourceMaintenanceReport, ResourceDeviceCredential, ResourceAlert}
 
 // AuditActions lists every action the audit log records: the registry's,
 // and the workflow actions of visits and requests.
@@ -37,7 +37,7 @@ var AuditActions = []string{ActionCreate, ActionUpdate, ActionRetire, ActionToke
 	string(VisitConfirm), string(VisitStart), string(VisitComplete), string(VisitCancel),
 	string(RequestAccept), string(RequestPropose), string(RequestDecline), string(RequestAcceptProposal), string(RequestWithdraw),
 	ActionRevise, ActionFlagOutOfTolerance, ActionLift, ActionEnd, string(AgreementReject),
-	ActionCountersign, ActionSuspend, ActionReinstate}
+	ActionCountersign, ActionSuspend, ActionReinstate, string(AlertAcknowledge), string(AlertResolve)}
 
 // AuditEvent records who changed what and when. The log is append-only: no
 // method updates or deletes an event.

@@ -57,3 +57,17 @@ func (s *Server) getAlert(c *gin.Context) {
 	a, err := s.reg.GetAlert(c.Request.Context(), actorOf(c), c.Param("id"))
 	one(s, c, http.StatusOK, a, err, toAlertJSON, a.Version)
 }
+
+// actOnAlert handles POST /alerts/{id}/{acknowledge,resolve}: {"reason"
+// (resolve), "version"?} or If-Match.
+func (s *Server) actOnAlert(action devices.AlertAction) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		version, f, err := s.actionBody(c, "reason")
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		al, err := s.reg.ActOnAlert(c.Request.Context(), actorOf(c), c.Param("id"), version, action, f["reason"])
+		one(s, c, http.StatusOK, al, err, toAlertJSON, al.Version)
+	}
+}

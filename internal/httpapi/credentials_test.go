@@ -72,6 +72,13 @@ func TestAlertsAPI(t *testing.T) {
 			t.Errorf("alert = %v", al)
 		}
 		a.must(req{method: "GET", path: "/api/v1/alerts?kind=sneeze", token: w.adminA}, 422)
+		a.must(req{method: "POST", path: "/api/v1/alerts/" + id + "/acknowledge", token: w.reg}, 403)
+		a.must(req{method: "POST", path: "/api/v1/alerts/" + id + "/acknowledge", token: w.instTok}, 200)
+		a.must(req{method: "POST", path: "/api/v1/alerts/" + id + "/acknowledge", token: w.adminA}, 409)
+		a.must(req{method: "POST", path: "/api/v1/alerts/" + id + "/resolve", token: w.adminA, body: map[string]any{}}, 422)
+		if n := len(a.must(req{method: "GET", path: "/api/v1/audit?resource=alert&resource_id=" + id, token: w.reg}, 200).ids(t)); n != 1 {
+			t.Errorf("audit events of the alert: %d, want 1", n)
+		}
 		a.result(w)
 		al = a.must(req{method: "GET", path: "/api/v1/alerts/" + id, token: w.adminA}, 200).json(t)
 		if al["state"] != "resolved" || !strings.HasPrefix(al["resolved_reason"].(string), "passing calibration CAL-") {

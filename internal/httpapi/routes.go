@@ -56,6 +56,8 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.GET("/devices/:id/readings", s.listReadings)
 	v1.GET("/alerts", s.listAlerts)
 	v1.GET("/alerts/:id", s.getAlert)
+	v1.POST("/alerts/:id/acknowledge", s.actOnAlert(devices.AlertAcknowledge))
+	v1.POST("/alerts/:id/resolve", s.actOnAlert(devices.AlertResolve))
 	v1.GET("/devices/:id/readings/buckets", s.readingBuckets)
 
 	v1.GET("/elevators", s.listElevators)

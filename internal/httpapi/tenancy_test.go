@@ -126,6 +126,8 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/devices/:id/credentials", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials", token: B}},
 		{"GET /api/v1/devices/:id/credentials", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/credentials", token: B}},
 		{"GET /api/v1/alerts/:id", req{method: "GET", path: "/api/v1/alerts/" + w.alertA, token: B}},
+		{"POST /api/v1/alerts/:id/acknowledge", req{method: "POST", path: "/api/v1/alerts/" + w.alertA + "/acknowledge", token: B}},
+		{"POST /api/v1/alerts/:id/resolve", req{method: "POST", path: "/api/v1/alerts/" + w.alertA + "/resolve", token: B, body: map[string]any{"reason": "x"}}},
 		{"GET /api/v1/devices/:id/readings", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings", token: B}},
 		{"GET /api/v1/devices/:id/readings/buckets", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/buckets", token: B}},
 		{"POST /api/v1/devices/:id/credentials/revoke", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials/revoke", token: B}},

@@ -277,3 +277,56 @@ func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, 
 		Updates(map[string]any{"state": string(devices.AlertResolved), "resolved_reason": reason, "version": gorm.Expr("version + 1"),
 			"updated_at": now}).Error
 }
+
+// ActOnAlert implements devices.AlertStore.
+func (s *Store) ActOnAlert(ctx context.Context, a devices.Actor, id string, version int, action devices.AlertAction, reason string) (devices.Alert, error) {
+	var out devices.Alert
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var row alertRow
+		if !devices.IsUUID(id) {
+			return fmt.Errorf("alert %q: %w", id, devices.ErrNotFound)
+		}
+		if err := s.forUpdate(tx).Scopes(alertScope(a)).Where("alerts.id = ?", strings.ToLower(id)).Take(&row).Error; err != nil {
+			return translate(err, "alert")
+		}
+		operator := a.CanWriteRegistry() && a.OrgID == row.OperatorOrgID
+		institute := a.OrgKind == devices.KindMetrologyInstitute && row.InstituteID != nil && *row.InstituteID == a.OrgID
+		if !operator && !institute {
+			return devices.Forbidden("only the device's venue operator or its institute acts on its alerts")
+		}
+		if version != devices.AnyVersion && version != row.Version {
+			return devices.ErrPreconditionFailed
+		}
+		to, err := devices.AlertState(row.State).Next(action)
+		if err != nil {
+			return err
+		}
+		reason = strings.TrimSpace(reason)
+		if action == devices.AlertResolve && reason == "" {
+			return devices.Invalid("reason", "say why the alert is resolved")
+		}
+		now := s.now()
+		updates := map[string]any{"state": string(to), "version": row.Version + 1, "updated_at": now}
+		changes := devices.Changes{"state": {From: row.State, To: string(to)}}
+		if reason != "" {
+			updates["resolved_reason"] = reason
+			changes["resolved_reason"] = devices.Change{To: reason}
+		}
+		res := tx.Model(&alertRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return devices.ErrPreconditionFailed
+		}
+		if err := s.audit(tx, a, string(action), devices.ResourceAlert, row.ID, changes); err != nil {
+			return err
+		}
+		if err := tx.Where("id = ?", row.ID).Take(&row).Error; err != nil {
+			return err
+		}
+		out = row.toAlert()
+		return nil
+	})
+	return out, err
+}
