@@ -216,9 +216,46 @@ func (s *Store) raiseAlert(tx *gorm.DB, th thermometerRow, kind devices.AlertKin
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return err
 	}
-	return tx.Create(&alertRow{ID: newID(), DeviceID: th.ID, DeviceKind: string(devices.DeviceThermometer), VenueID: th.VenueID,
+	if err := tx.Create(&alertRow{ID: newID(), DeviceID: th.ID, DeviceKind: string(devices.DeviceThermometer), VenueID: th.VenueID,
 		OperatorOrgID: th.OperatorOrgID, InstituteID: th.InstituteID, Kind: string(kind), State: string(devices.AlertOpen),
-		FirstAt: h.first.UTC(), LastAt: h.last.UTC(), Evidence: h.count, Detail: h.detail, Version: 1, CreatedAt: now, UpdatedAt: now}).Error
+		FirstAt: h.first.UTC(), LastAt: h.last.UTC(), Evidence: h.count, Detail: h.detail, Version: 1, CreatedAt: now, UpdatedAt: now}).Error; err != nil {
+		return err
+	}
+	return s.urgentCalibration(tx, th, kind, h, now)
+}
+
+// urgentCalibration is what a new out-of-tolerance or drift alert does to
+// its thermometer (issue 5): an out-of-tolerance reading marks an in-service
+// device out_of_tolerance (only a passing calibration clears it), and the
+// device gets an urgent task in the first priority class: a recheck due
+// today in its venue's zone, or, when it has work already, that work
+// moved to the first class.
+func (s *Store) urgentCalibration(tx *gorm.DB, th thermometerRow, kind devices.AlertKind, h alertHit, now time.Time) error {
+	if kind == devices.AlertOutOfTolerance && th.Status == string(devices.StatusInService) {
+		res := tx.Model(&thermometerRow{}).Where("id = ? AND status = ?", th.ID, string(devices.StatusInService)).Updates(map[string]any{
+			"status": string(devices.StatusOutOfTolerance), "version": gorm.Expr("version + 1"), "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			if err := s.audit(tx, devices.SystemActor(), devices.ActionUpdate, devices.ResourceThermometer, th.ID, devices.Changes{
+				"status": {From: th.Status, To: string(devices.StatusOutOfTolerance)}, "reason": {To: "alert: " + h.detail}}); err != nil {
+				return err
+			}
+		}
+	}
+	why := fmt.Sprintf("%s alert: %s", kind, h.detail)
+	res := tx.Model(&taskRow{}).Where("thermometer_id = ? AND state IN ? AND priority > ?", th.ID, activeTaskStates, devices.PriorityOutOfTolerance).
+		Updates(map[string]any{"priority": devices.PriorityOutOfTolerance, "priority_reason": why, "version": gorm.Expr("version + 1"),
+			"updated_at": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	var zone string
+	if err := tx.Model(&venueRow{}).Where("id = ?", th.VenueID).Pluck("time_zone", &zone).Error; err != nil {
+		return err
+	}
+	return s.recheckAfterIndeterminate(tx, th, nil, why, now, s.zone(zone))
 }
 
 // alertScope: the regulator sees every alert, a venue operator those of

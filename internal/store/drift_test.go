@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,21 @@ func TestDriftAlerts(t *testing.T) {
 		}
 		if n := countSQL(t, st, "SELECT replays FROM drift_states WHERE device_id = '"+w.thermA2.ID+"'"); n != 1 {
 			t.Errorf("replays of thermA2 = %d, want 1", n)
+		}
+
+		// The alerts' effect: the out-of-tolerance reading marked the
+		// device, and it has one urgent recheck task (one, though two
+		// alerts opened).
+		for _, id := range []string{w.thermA.ID, w.thermA2.ID} {
+			th, err := st.GetThermometer(ctx, w.reg, id)
+			if err != nil || th.Status != devices.StatusOutOfTolerance {
+				t.Errorf("thermometer %s after the alerts: %s, %v", id, th.Status, err)
+			}
+			tasks := allTasks(t, st, w.reg, devices.TaskFilter{ThermometerID: id})
+			if len(tasks) != 1 || tasks[0].Kind != devices.TaskRecheck || tasks[0].Priority != devices.PriorityOutOfTolerance ||
+				!strings.Contains(tasks[0].PriorityReason, "alert") {
+				t.Errorf("tasks of %s: %+v", id, tasks)
+			}
 		}
 
 		// Visibility: operator B sees none; the institute sees thermA's
