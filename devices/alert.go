@@ -110,7 +110,19 @@ type AlertStore interface {
 	ListAlerts(ctx context.Context, a Actor, f AlertFilter, p Page) ([]Alert, string, error)
 	GetAlert(ctx context.Context, a Actor, id string) (Alert, error)
 	// ActOnAlert acknowledges or resolves (with a reason) an alert: the
-	// device's venue operator or the thermometer's institute may; the
-	// regulator and others who see it get ErrForbidden.
+	// device's venue operator, the thermometer's institute or the lift's
+	// firm may; the regulator gets ErrForbidden.
 	ActOnAlert(ctx context.Context, a Actor, id string, version int, action AlertAction, reason string) (Alert, error)
+}
+
+// CriticalLiftFaults are the lift events that raise a critical fault
+// alert whatever severity the device gave them, and suspend the lift's
+// extended-cycle agreement until an on-site visit clears it (DOMAIN.md
+// §4.2–§4.3: trapped passengers, movement with open doors, safety chain).
+var CriticalLiftFaults = []string{"trapped_passenger", "door_open_while_moving", "unintended_movement", "overspeed",
+	"overtravel_top", "overtravel_bottom", "safety_circuit_open", "lock_circuit_open", "stop_outside_door_zone"}
+
+// CriticalLiftEvent reports whether a lift event is a critical fault.
+func CriticalLiftEvent(code string, sev Severity) bool {
+	return sev == SeverityCritical || slices.Contains(CriticalLiftFaults, code)
 }

@@ -259,7 +259,8 @@ func (s *Store) urgentCalibration(tx *gorm.DB, th thermometerRow, kind devices.A
 }
 
 // alertScope: the regulator sees every alert, a venue operator those of
-// its devices, an institute those of the thermometers assigned to it.
+// its devices, an institute those of the thermometers assigned to it, a
+// maintenance firm those of the lifts it maintains: the device's tenants.
 func alertScope(a devices.Actor) func(*gorm.DB) *gorm.DB {
 	return func(q *gorm.DB) *gorm.DB {
 		switch a.OrgKind {
@@ -269,6 +270,8 @@ func alertScope(a devices.Actor) func(*gorm.DB) *gorm.DB {
 			return q.Where("alerts.operator_org_id = ?", a.OrgID)
 		case devices.KindMetrologyInstitute:
 			return q.Where("alerts.institute_id = ?", a.OrgID)
+		case devices.KindMaintenanceFirm:
+			return q.Where("alerts.device_id IN (SELECT id FROM elevators WHERE maintenance_firm_id = ?)", a.OrgID)
 		}
 		return q.Where("1 = 0")
 	}
@@ -328,8 +331,10 @@ func (s *Store) ActOnAlert(ctx context.Context, a devices.Actor, id string, vers
 		}
 		operator := a.CanWriteRegistry() && a.OrgID == row.OperatorOrgID
 		institute := a.OrgKind == devices.KindMetrologyInstitute && row.InstituteID != nil && *row.InstituteID == a.OrgID
-		if !operator && !institute {
-			return devices.Forbidden("only the device's venue operator or its institute acts on its alerts")
+		// The scope let a firm see only the lifts it maintains.
+		firm := a.OrgKind == devices.KindMaintenanceFirm && row.DeviceKind == string(devices.DeviceElevator)
+		if !operator && !institute && !firm {
+			return devices.Forbidden("only the device's venue operator, its institute or its lift's firm acts on its alerts")
 		}
 		if version != devices.AnyVersion && version != row.Version {
 			return devices.ErrPreconditionFailed

@@ -106,10 +106,13 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	// batch's rows by their received_at.
 	received = received.UTC().Truncate(time.Microsecond)
 	rows := make([]readingRow, 0, len(msgs))
-	var calibrated []string
+	var calibrated, faulted []string
 	for _, m := range msgs {
 		if m.Check != nil && m.Check.Mode == devices.ModeCalibration {
 			calibrated = append(calibrated, m.Check.DeviceID)
+		}
+		if m.Event != nil && devices.CriticalLiftEvent(m.Event.Code, m.Event.Severity) {
+			faulted = append(faulted, m.Event.DeviceID)
 		}
 		r, err := fromMessage(m, received)
 		if err != nil {
@@ -134,7 +137,10 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 		}
 		// Only thermometers that exist have detectors (the ingest checks
 		// the device before it stores).
-		return s.updateDrift(tx, calibrated, received)
+		if err := s.updateDrift(tx, calibrated, received); err != nil {
+			return err
+		}
+		return s.liftFaults(tx, faulted, received)
 	})
 	return n, err
 }
