@@ -126,3 +126,27 @@ var CriticalLiftFaults = []string{"trapped_passenger", "door_open_while_moving",
 func CriticalLiftEvent(code string, sev Severity) bool {
 	return sev == SeverityCritical || slices.Contains(CriticalLiftFaults, code)
 }
+
+// Silence defaults: how long a device with an MQTT credential may stay
+// quiet before a silent alert (thermometers check in at least daily; lifts
+// report telemetry continuously).
+const (
+	DefaultSilentThermometer = 24 * time.Hour
+	DefaultSilentElevator    = 15 * time.Minute
+)
+
+// SilenceReport is what one run of the silent job did.
+type SilenceReport struct {
+	Watched int // devices with a current MQTT credential
+	Silent  int // of those, quiet for longer than their limit now
+	Raised  int // silent alerts opened by this run
+}
+
+// SilenceStore finds devices that stopped reporting. Its alerts resolve by
+// themselves when the device speaks again.
+type SilenceStore interface {
+	// RaiseSilent opens a silent alert for every device with a current
+	// credential that sent nothing (or was issued its credential and sent
+	// nothing since) for longer than the limit of its kind.
+	RaiseSilent(ctx context.Context, now time.Time, thermometer, elevator time.Duration) (SilenceReport, error)
+}

@@ -120,6 +120,7 @@ type Registry interface {
 	DeviceCredentialStore
 	ReadingHistory
 	AlertStore
+	SilenceStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }

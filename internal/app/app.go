@@ -267,6 +267,9 @@ func newScheduler(cfg config.Config, st *store.Store, log *slog.Logger, reg prom
 	if err := r.Register(scheduler.LiftsJob(st, st, time.Now, cfg.LiftHorizonDays, spec(cfg.ScheduleLifts))); err != nil {
 		return nil, fmt.Errorf("SCHEDULE_LIFTS: %w", err)
 	}
+	if err := r.Register(scheduler.SilentJob(st, time.Now, cfg.SilentThermo, cfg.SilentLift, spec(cfg.ScheduleSilent))); err != nil {
+		return nil, fmt.Errorf("SCHEDULE_SILENT: %w", err)
+	}
 	return r, nil
 }
 

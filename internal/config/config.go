@@ -49,6 +49,9 @@ type Config struct {
 	ScheduleVisits   string        // SCHEDULE_VISITS: cron spec of the visits job
 	ScheduleOverdue  string        // SCHEDULE_OVERDUE: cron spec of the overdue job
 	ScheduleLifts    string        // SCHEDULE_LIFTS: cron spec of the lift maintenance job
+	ScheduleSilent   string        // SCHEDULE_SILENT: cron spec of the job that finds silent devices
+	SilentThermo     time.Duration // SILENT_AFTER_THERMOMETER: how long a thermometer may stay quiet
+	SilentLift       time.Duration // SILENT_AFTER_ELEVATOR: how long a lift may stay quiet
 	LiftHorizonDays  int           // LIFT_HORIZON_DAYS: how far ahead the lifts job creates tasks
 	LiftUrgentHours  int           // LIFT_URGENT_HOURS: how soon an on-site visit follows a failed remote check
 	VisitHorizonDays int           // VISIT_HORIZON_DAYS: how far ahead the visits job places visits
@@ -126,6 +129,9 @@ func Load(getenv func(string) string) (Config, error) {
 		ScheduleVisits:   str("SCHEDULE_VISITS", "15 * * * *"),
 		ScheduleOverdue:  str("SCHEDULE_OVERDUE", "25 * * * *"),
 		ScheduleLifts:    str("SCHEDULE_LIFTS", "35 * * * *"),
+		ScheduleSilent:   str("SCHEDULE_SILENT", "*/5 * * * *"),
+		SilentThermo:     dur("SILENT_AFTER_THERMOMETER", 24*time.Hour),
+		SilentLift:       dur("SILENT_AFTER_ELEVATOR", 15*time.Minute),
 		LiftHorizonDays:  int(num("LIFT_HORIZON_DAYS", 7)),
 		LiftUrgentHours:  int(num("LIFT_URGENT_HOURS", 24)),
 		VisitHorizonDays: int(num("VISIT_HORIZON_DAYS", 60)),
@@ -255,6 +261,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("schedule_visits", c.ScheduleVisits),
 		slog.String("schedule_overdue", c.ScheduleOverdue),
 		slog.String("schedule_lifts", c.ScheduleLifts),
+		slog.String("schedule_silent", c.ScheduleSilent),
+		slog.Duration("silent_after_thermometer", c.SilentThermo),
+		slog.Duration("silent_after_elevator", c.SilentLift),
 		slog.Int("lift_horizon_days", c.LiftHorizonDays),
 		slog.Int("lift_urgent_hours", c.LiftUrgentHours),
 		slog.Int("visit_horizon_days", c.VisitHorizonDays),

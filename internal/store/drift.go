@@ -372,3 +372,116 @@ func (s *Store) ActOnAlert(ctx context.Context, a devices.Actor, id string, vers
 	})
 	return out, err
 }
+
+// RaiseSilent implements devices.SilenceStore.
+func (s *Store) RaiseSilent(ctx context.Context, now time.Time, thermometer, elevator time.Duration) (devices.SilenceReport, error) {
+	var rep devices.SilenceReport
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		rep = devices.SilenceReport{}
+		var creds []credentialRow
+		if err := tx.Where("revoked_at IS NULL").Order("device_id").Find(&creds).Error; err != nil {
+			return err
+		}
+		rep.Watched = len(creds)
+		for chunk := range slices.Chunk(creds, 500) {
+			ids := make([]string, len(chunk))
+			for i, c := range chunk {
+				ids[i] = c.DeviceID
+			}
+			var last []struct {
+				DeviceID string
+				Last     sqlTime
+			}
+			if err := tx.Model(&readingRow{}).Select("device_id, MAX(received_at) AS last").Where("device_id IN ?", ids).
+				Group("device_id").Find(&last).Error; err != nil {
+				return err
+			}
+			lastOf := map[string]time.Time{}
+			for _, l := range last {
+				lastOf[l.DeviceID] = time.Time(l.Last)
+			}
+			for _, c := range chunk {
+				since, ok := lastOf[c.DeviceID]
+				if !ok || since.Before(c.IssuedAt) {
+					since = c.IssuedAt
+				}
+				limit := thermometer
+				if c.Kind == string(devices.DeviceElevator) {
+					limit = elevator
+				}
+				if now.Sub(since) <= limit {
+					continue
+				}
+				rep.Silent++
+				var open int64
+				if err := tx.Model(&alertRow{}).Where("device_id = ? AND kind = ? AND state <> ?", c.DeviceID, string(devices.AlertSilent),
+					string(devices.AlertResolved)).Count(&open).Error; err != nil {
+					return err
+				}
+				if open > 0 {
+					continue
+				}
+				var institute *string
+				if c.Kind == string(devices.DeviceThermometer) {
+					var inst []*string
+					if err := tx.Model(&thermometerRow{}).Where("id = ?", c.DeviceID).Pluck("institute_id", &inst).Error; err != nil {
+						return err
+					}
+					if len(inst) == 1 {
+						institute = inst[0]
+					}
+				}
+				stamp := s.now()
+				if err := tx.Create(&alertRow{ID: newID(), DeviceID: c.DeviceID, DeviceKind: c.Kind, VenueID: c.VenueID,
+					OperatorOrgID: c.OperatorOrgID, InstituteID: institute, Kind: string(devices.AlertSilent), State: string(devices.AlertOpen),
+					FirstAt: since.UTC(), LastAt: since.UTC(), Evidence: 1,
+					Detail:  fmt.Sprintf("nothing received since %s (limit %s)", since.UTC().Format(time.RFC3339), limit),
+					Version: 1, CreatedAt: stamp, UpdatedAt: stamp}).Error; err != nil {
+					return err
+				}
+				rep.Raised++
+			}
+		}
+		return nil
+	})
+	return rep, err
+}
+
+// endSilence resolves the silent alerts of devices that just sent
+// something.
+func (s *Store) endSilence(tx *gorm.DB, deviceIDs []string, now time.Time) error {
+	if len(deviceIDs) == 0 {
+		return nil
+	}
+	return tx.Model(&alertRow{}).Where("device_id IN ? AND kind = ? AND state <> ?", deviceIDs, string(devices.AlertSilent),
+		string(devices.AlertResolved)).Updates(map[string]any{"state": string(devices.AlertResolved),
+		"resolved_reason": "the device reported again", "version": gorm.Expr("version + 1"), "updated_at": now}).Error
+}
+
+// sqlTime scans an aggregate of a time column: PostgreSQL answers a
+// time, SQLite the text it stored.
+type sqlTime time.Time
+
+// Scan implements sql.Scanner.
+func (t *sqlTime) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case time.Time:
+		*t = sqlTime(v)
+		return nil
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("time: cannot scan %T", src)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			*t = sqlTime(v)
+			return nil
+		}
+	}
+	return fmt.Errorf("time: cannot parse %q", s)
+}

@@ -109,3 +109,52 @@ func TestDriftAlerts(t *testing.T) {
 		wantIs(t, "operator B reads A's alert", err, devices.ErrNotFound)
 	})
 }
+
+// TestSilentDevices: a thermometer with a credential that sends nothing
+// for more than a day, and a lift quiet for more than 15 minutes, get one
+// silent alert each (however often the job runs); a device without a
+// credential is not watched; the alert resolves when the device reports.
+func TestSilentDevices(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := w.ctx
+		for _, id := range []string{w.thermA.ID, w.elevA.ID} {
+			if _, _, err := st.IssueDeviceSecret(ctx, w.adminA, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := st.SaveMessages(ctx, []devices.Message{{Kind: devices.MessageTelemetry, Telemetry: &devices.Telemetry{
+			DeviceID: w.elevA.ID, Seq: 1, TS: t0, Metrics: map[string]float64{"door_cycles": 1}}}}, t0.Add(10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		run := func(at time.Time) devices.SilenceReport {
+			t.Helper()
+			rep, err := st.RaiseSilent(ctx, at, 24*time.Hour, 15*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rep
+		}
+		if rep := run(t0.Add(20 * time.Minute)); rep.Watched != 2 || rep.Silent != 0 {
+			t.Errorf("after 20 min: %+v, want 2 watched, none silent", rep)
+		}
+		if rep := run(t0.Add(30 * time.Minute)); rep.Silent != 1 || rep.Raised != 1 {
+			t.Errorf("after 30 min: %+v, want the lift silent", rep)
+		}
+		if rep := run(t0.Add(25 * time.Hour)); rep.Silent != 2 || rep.Raised != 1 {
+			t.Errorf("after 25 h: %+v, want both silent, the thermometer newly", rep)
+		}
+		if rep := run(t0.Add(26 * time.Hour)); rep.Raised != 0 {
+			t.Errorf("a second run raised %d more", rep.Raised)
+		}
+		if _, err := st.SaveMessages(ctx, []devices.Message{{Kind: devices.MessageTelemetry, Telemetry: &devices.Telemetry{
+			DeviceID: w.elevA.ID, Seq: 2, TS: t0.Add(26 * time.Hour), Metrics: map[string]float64{"door_cycles": 2}}}}, t0.Add(26*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		open, _, _ := st.ListAlerts(ctx, w.reg, devices.AlertFilter{Kind: devices.AlertSilent, State: devices.AlertOpen}, devices.Page{})
+		if len(open) != 1 || open[0].DeviceID != w.thermA.ID {
+			t.Errorf("open silent alerts after the lift reported: %+v, want the thermometer's only", open)
+		}
+	})
+}

@@ -140,7 +140,14 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 		if err := s.updateDrift(tx, calibrated, received); err != nil {
 			return err
 		}
-		return s.liftFaults(tx, faulted, received)
+		if err := s.liftFaults(tx, faulted, received); err != nil {
+			return err
+		}
+		senders := make([]string, 0, len(rows))
+		for _, r := range rows {
+			senders = append(senders, r.DeviceID)
+		}
+		return s.endSilence(tx, slices.Compact(senders), s.now())
 	})
 	return n, err
 }
