@@ -112,12 +112,7 @@ func (s *Store) deferralDetails(q *gorm.DB, a devices.Actor, ids []string) (map[
 }
 
 func (s *Store) getDeferral(q *gorm.DB, a devices.Actor, id string) (deferralRow, error) {
-	var row deferralRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("deferral %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Model(&deferralRow{}).Scopes(deferralScope(a)).Where("deferrals.id = ?", strings.ToLower(id)).Take(&row).Error
-	return row, translate(err, "deferral")
+	return takeVisible[deferralRow](q, deferralScope(a), "deferrals", "deferral", strings.ToLower(id))
 }
 
 func (s *Store) loadDeferral(q *gorm.DB, a devices.Actor, id string) (devices.Deferral, error) {
@@ -245,14 +240,10 @@ func (s *Store) LiftDeferral(ctx context.Context, a devices.Actor, id string, ve
 			return devices.Invalid("reason", "say why the deferral is lifted")
 		}
 		now := s.now()
-		res := tx.Model(&deferralRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(map[string]any{
+		if err := updateAt(tx, &deferralRow{}, row.ID, row.Version, map[string]any{
 			"state": string(devices.DeferralLifted), "lifted_at": now, "lift_reason": reason,
-			"version": row.Version + 1, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+			"version": row.Version + 1, "updated_at": now}); err != nil {
+			return err
 		}
 		var held []string
 		if err := tx.Model(&thermometerRow{}).Where("deferral_id = ?", row.ID).Order("id").Pluck("id", &held).Error; err != nil {

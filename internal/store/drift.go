@@ -354,12 +354,8 @@ func (s *Store) ActOnAlert(ctx context.Context, a devices.Actor, id string, vers
 			updates["resolved_reason"] = reason
 			changes["resolved_reason"] = devices.Change{To: reason}
 		}
-		res := tx.Model(&alertRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+		if err := updateAt(tx, &alertRow{}, row.ID, row.Version, updates); err != nil {
+			return err
 		}
 		if err := s.audit(tx, a, string(action), devices.ResourceAlert, row.ID, changes); err != nil {
 			return err

@@ -63,12 +63,7 @@ func (s *Store) CreateElevator(ctx context.Context, a devices.Actor, e *devices.
 }
 
 func (s *Store) getElevator(q *gorm.DB, a devices.Actor, id string) (elevatorRow, error) {
-	var row elevatorRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("elevator %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(elevatorScope(a)).Where("elevators.id = ?", id).Take(&row).Error
-	return row, translate(err, "elevator")
+	return takeVisible[elevatorRow](q, elevatorScope(a), "elevators", "elevator", id)
 }
 
 // GetElevator implements devices.ElevatorStore.

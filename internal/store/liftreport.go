@@ -363,12 +363,7 @@ func (f *filing) clear() error {
 // ---- reading reports ------------------------------------------------------
 
 func (s *Store) getReport(q *gorm.DB, a devices.Actor, id string) (reportRow, error) {
-	var row reportRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("maintenance report %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(partyScope("maintenance_reports", a)).Where("maintenance_reports.id = ?", strings.ToLower(id)).Take(&row).Error
-	return row, translate(err, "maintenance report")
+	return takeVisible[reportRow](q, partyScope("maintenance_reports", a), "maintenance_reports", "maintenance report", strings.ToLower(id))
 }
 
 // withReportDetails fills the reports' items, evidence and the current

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -104,12 +103,7 @@ func (s *Store) today(venueID string, q *gorm.DB) (string, error) {
 }
 
 func (s *Store) getContract(q *gorm.DB, a devices.Actor, id string) (contractRow, error) {
-	var row contractRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("maintenance contract %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(partyScope("maintenance_contracts", a)).Where("maintenance_contracts.id = ?", strings.ToLower(id)).Take(&row).Error
-	return row, translate(err, "maintenance contract")
+	return takeVisible[contractRow](q, partyScope("maintenance_contracts", a), "maintenance_contracts", "maintenance contract", strings.ToLower(id))
 }
 
 // CreateContract implements devices.MaintenanceStore.
@@ -323,13 +317,9 @@ func (s *Store) EndContract(ctx context.Context, a devices.Actor, id string, ver
 		}
 		now := s.now()
 		e := calendarDate(endsOn)
-		res := tx.Model(&contractRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(map[string]any{
-			"ends_on": &e, "ended_reason": reason, "version": row.Version + 1, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+		if err := updateAt(tx, &contractRow{}, row.ID, row.Version, map[string]any{
+			"ends_on": &e, "ended_reason": reason, "version": row.Version + 1, "updated_at": now}); err != nil {
+			return err
 		}
 		// Agreements past the new end lose their window.
 		if err := tx.Model(&agreementRow{}).Where("contract_id = ? AND state IN ? AND valid_from > ?", row.ID, liveAgreementStates, endsOn).
@@ -372,12 +362,7 @@ func (s *Store) EndContract(ctx context.Context, a devices.Actor, id string, ver
 var liveAgreementStates = []string{string(devices.AgreementProposed), string(devices.AgreementAccepted), string(devices.AgreementSuspended)}
 
 func (s *Store) getAgreement(q *gorm.DB, a devices.Actor, id string) (agreementRow, error) {
-	var row agreementRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("agreement %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(partyScope("cycle_agreements", a)).Where("cycle_agreements.id = ?", strings.ToLower(id)).Take(&row).Error
-	return row, translate(err, "agreement")
+	return takeVisible[agreementRow](q, partyScope("cycle_agreements", a), "cycle_agreements", "agreement", strings.ToLower(id))
 }
 
 // ProposeAgreement implements devices.MaintenanceStore.
@@ -492,13 +477,9 @@ func (s *Store) ActOnAgreement(ctx context.Context, a devices.Actor, id string, 
 			}
 		}
 		now := s.now()
-		res := tx.Model(&agreementRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(map[string]any{
-			"state": string(to), "state_reason": reason, "version": row.Version + 1, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+		if err := updateAt(tx, &agreementRow{}, row.ID, row.Version, map[string]any{
+			"state": string(to), "state_reason": reason, "version": row.Version + 1, "updated_at": now}); err != nil {
+			return err
 		}
 		changes := devices.Changes{"state": {From: row.State, To: string(to)}}
 		if reason != "" {

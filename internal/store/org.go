@@ -32,12 +32,7 @@ func (s *Store) CreateOrganization(ctx context.Context, a devices.Actor, o *devi
 }
 
 func (s *Store) getOrg(q *gorm.DB, a devices.Actor, id string) (orgRow, error) {
-	var row orgRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("organization %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(orgScope(a)).Where("organizations.id = ?", id).Take(&row).Error
-	return row, translate(err, "organization")
+	return takeVisible[orgRow](q, orgScope(a), "organizations", "organization", id)
 }
 
 // GetOrganization implements devices.OrganizationStore.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -142,12 +141,7 @@ func (s *Store) requestTasks(q *gorm.DB, ids []string) (map[string][]string, err
 }
 
 func (s *Store) getRequest(q *gorm.DB, a devices.Actor, id string) (requestRow, error) {
-	var row requestRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("request %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(requestScope(a)).Where("calibration_requests.id = ?", id).Take(&row).Error
-	return row, translate(err, "request")
+	return takeVisible[requestRow](q, requestScope(a), "calibration_requests", "request", id)
 }
 
 // GetRequest implements devices.RequestStore.
@@ -251,12 +245,8 @@ func (s *Store) ActOnRequest(ctx context.Context, a devices.Actor, id string, ve
 			updates["answer"] = note
 			changes["answer"] = devices.Change{From: row.Answer, To: note}
 		}
-		res := tx.Model(&requestRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+		if err := updateAt(tx, &requestRow{}, row.ID, row.Version, updates); err != nil {
+			return err
 		}
 		if err := s.audit(tx, a, string(action), ResourceRequest, row.ID, changes); err != nil {
 			return err

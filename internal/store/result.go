@@ -205,12 +205,7 @@ func resultScope(a devices.Actor) func(*gorm.DB) *gorm.DB {
 const notSuperseded = "NOT EXISTS (SELECT 1 FROM calibration_results c WHERE c.replaces_id = calibration_results.id)"
 
 func (s *Store) getResult(q *gorm.DB, a devices.Actor, id string) (resultRow, error) {
-	var row resultRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("calibration result %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(resultScope(a)).Where("calibration_results.id = ?", id).Take(&row).Error
-	return row, translate(err, "calibration result")
+	return takeVisible[resultRow](q, resultScope(a), "calibration_results", "calibration result", id)
 }
 
 // decorate converts rows, with their flags and the corrections replacing
@@ -348,13 +343,9 @@ func (s *Store) RecordResult(ctx context.Context, a devices.Actor, in devices.Re
 			return outcome{}, err
 		}
 		now := s.now()
-		res := tx.Table("calibration_tasks").Where("id = ? AND version = ?", task.ID, task.Version).Updates(map[string]any{
-			"state": string(devices.TaskCompleted), "version": task.Version + 1, "updated_at": now})
-		if res.Error != nil {
-			return outcome{}, res.Error
-		}
-		if res.RowsAffected == 0 {
-			return outcome{}, fmt.Errorf("task %s changed concurrently: %w", task.ID, devices.ErrPreconditionFailed)
+		if err := updateAt(tx, &taskRow{}, task.ID, task.Version, map[string]any{
+			"state": string(devices.TaskCompleted), "version": task.Version + 1, "updated_at": now}); err != nil {
+			return outcome{}, fmt.Errorf("task %s: %w", task.ID, err)
 		}
 		if err := s.audit(tx, a, devices.ActionCreate, devices.ResourceCalibrationResult, row.ID, created(map[string]any{
 			"certificate_no": row.CertificateNo, "task_id": task.ID, "thermometer_id": row.ThermometerID,
@@ -691,12 +682,8 @@ func (s *Store) applyCalibration(tx *gorm.DB, a devices.Actor, th thermometerRow
 		// take it again below.
 		updates["deferral_id"], updates["normal_due_at"] = nil, nil
 	}
-	res := tx.Table("thermometers").Where("id = ? AND version = ?", th.ID, th.Version).Updates(updates)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("thermometer %s changed concurrently: %w", th.ID, devices.ErrPreconditionFailed)
+	if err := updateAt(tx, &thermometerRow{}, th.ID, th.Version, updates); err != nil {
+		return fmt.Errorf("thermometer %s: %w", th.ID, err)
 	}
 	if moved {
 		if err := s.applyActive(tx, []string{th.ID}, &devices.DeferralReport{}); err != nil {

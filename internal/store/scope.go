@@ -150,3 +150,15 @@ func created(fields map[string]any) devices.Changes {
 	}
 	return c
 }
+
+// takeVisible reads row id of table through the actor's scope; a row the
+// actor may not see, or an id that is not a UUID, is ErrNotFound, named
+// what (existence is never revealed).
+func takeVisible[R any](q *gorm.DB, scope func(*gorm.DB) *gorm.DB, table, what, id string) (R, error) {
+	var row R
+	if !devices.IsUUID(id) {
+		return row, fmt.Errorf("%s %q: %w", what, id, devices.ErrNotFound)
+	}
+	err := q.Scopes(scope).Where(table+".id = ?", id).Take(&row).Error
+	return row, translate(err, what)
+}

@@ -146,13 +146,9 @@ func (s *Store) FlagStandardOutOfTolerance(ctx context.Context, a devices.Actor,
 		}
 		now := s.now()
 		if std.Status == string(devices.StandardInService) {
-			res := tx.Model(&standardRow{}).Where("id = ? AND version = ?", std.ID, std.Version).Updates(map[string]any{
-				"status": string(devices.StandardOutOfTolerance), "version": std.Version + 1, "updated_at": now})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				return fmt.Errorf("reference standard %s changed concurrently: %w", std.ID, devices.ErrPreconditionFailed)
+			if err := updateAt(tx, &standardRow{}, std.ID, std.Version, map[string]any{
+				"status": string(devices.StandardOutOfTolerance), "version": std.Version + 1, "updated_at": now}); err != nil {
+				return fmt.Errorf("reference standard %s: %w", std.ID, err)
 			}
 			if err := s.audit(tx, a, devices.ActionFlagOutOfTolerance, devices.ResourceReferenceStandard, std.ID, devices.Changes{
 				"status": {From: std.Status, To: string(devices.StandardOutOfTolerance)}, "reason": {To: reason}}); err != nil {

@@ -331,6 +331,20 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.WithContext(ctx).Transaction(fn)
 }
 
+// updateAt writes updates to row id of model's table only while it is
+// still at version: when a concurrent writer got there first it changes
+// nothing and answers ErrPreconditionFailed (optimistic concurrency).
+func updateAt(tx *gorm.DB, model any, id string, version int, updates map[string]any) error {
+	res := tx.Model(model).Where("id = ? AND version = ?", id, version).Updates(updates)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return devices.ErrPreconditionFailed
+	}
+	return nil
+}
+
 // translate turns gorm and driver errors into domain kinds; domain errors
 // pass through.
 func translate(err error, what string) error {

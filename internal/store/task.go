@@ -276,12 +276,8 @@ func (s *Store) CancelTask(ctx context.Context, a devices.Actor, id string, vers
 				changes["visit_id"] = devices.Change{From: *row.VisitID}
 			}
 		}
-		res := tx.Model(&taskRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+		if err := updateAt(tx, &taskRow{}, row.ID, row.Version, updates); err != nil {
+			return err
 		}
 		if err := s.audit(tx, a, string(devices.VisitCancel), devices.ResourceTask, row.ID, changes); err != nil {
 			return err

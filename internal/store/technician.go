@@ -87,12 +87,7 @@ func (s *Store) CreateTechnician(ctx context.Context, a devices.Actor, t *device
 }
 
 func (s *Store) getTechnician(q *gorm.DB, a devices.Actor, id string) (technicianRow, error) {
-	var row technicianRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("technician %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(technicianScope(a)).Where("technicians.id = ?", id).Take(&row).Error
-	return row, translate(err, "technician")
+	return takeVisible[technicianRow](q, technicianScope(a), "technicians", "technician", id)
 }
 
 // GetTechnician implements devices.TechnicianStore.
@@ -272,13 +267,8 @@ func (s *Store) AssignTechnicians(ctx context.Context, a devices.Actor, visitID 
 		// The visit first: a concurrent assignment waits here, then finds
 		// the version moved.
 		now := s.now()
-		res := tx.Model(&visitRow{}).Where("id = ? AND version = ?", row.ID, row.Version).
-			Updates(map[string]any{"version": row.Version + 1, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("visit %s changed concurrently: %w", row.ID, devices.ErrPreconditionFailed)
+		if err := updateAt(tx, &visitRow{}, row.ID, row.Version, map[string]any{"version": row.Version + 1, "updated_at": now}); err != nil {
+			return fmt.Errorf("visit %s: %w", row.ID, err)
 		}
 		if err := checkAssignable(tx, row.InstituteID, ids); err != nil {
 			return err

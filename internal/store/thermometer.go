@@ -127,12 +127,7 @@ func serialConflict(err error) error {
 }
 
 func (s *Store) getThermometer(q *gorm.DB, a devices.Actor, id string) (thermometerRow, error) {
-	var row thermometerRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("thermometer %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(thermometerScope(a)).Where("thermometers.id = ?", id).Take(&row).Error
-	return row, translate(err, "thermometer")
+	return takeVisible[thermometerRow](q, thermometerScope(a), "thermometers", "thermometer", id)
 }
 
 // GetThermometer implements devices.ThermometerStore.

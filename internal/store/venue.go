@@ -35,12 +35,7 @@ func venueFields(v devices.Venue) map[string]any {
 }
 
 func (s *Store) getVenue(q *gorm.DB, a devices.Actor, id string) (venueRow, error) {
-	var row venueRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("venue %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(venueScope(a)).Where("venues.id = ?", id).Take(&row).Error
-	return row, translate(err, "venue")
+	return takeVisible[venueRow](q, venueScope(a), "venues", "venue", id)
 }
 
 // GetVenue implements devices.VenueStore.

@@ -228,12 +228,7 @@ func (s *Store) visitOf(q *gorm.DB, row visitRow) (devices.Visit, error) {
 }
 
 func (s *Store) getVisit(q *gorm.DB, a devices.Actor, id string) (visitRow, error) {
-	var row visitRow
-	if !devices.IsUUID(id) {
-		return row, fmt.Errorf("visit %q: %w", id, devices.ErrNotFound)
-	}
-	err := q.Scopes(visitScope(a)).Where("visits.id = ?", id).Take(&row).Error
-	return row, translate(err, "visit")
+	return takeVisible[visitRow](q, visitScope(a), "visits", "visit", id)
 }
 
 // GetVisit implements devices.VisitStore.
@@ -331,13 +326,9 @@ func (s *Store) ActOnVisit(ctx context.Context, a devices.Actor, id string, vers
 				return err
 			}
 		}
-		res := tx.Model(&visitRow{}).Where("id = ? AND version = ?", row.ID, row.Version).Updates(map[string]any{
-			"state": string(to), "cancel_reason": reason, "version": row.Version + 1, "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return devices.ErrPreconditionFailed
+		if err := updateAt(tx, &visitRow{}, row.ID, row.Version, map[string]any{
+			"state": string(to), "cancel_reason": reason, "version": row.Version + 1, "updated_at": now}); err != nil {
+			return err
 		}
 		changes := devices.Changes{"state": {From: row.State, To: string(to)}}
 		if reason != "" {
