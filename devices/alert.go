@@ -67,9 +67,12 @@ type Alert struct {
 	Evidence       int       // how many readings support it
 	Detail         string
 	ResolvedReason string
-	Version        int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// PredictedAt is a predicted_drift alert's forecast: when the check
+	// error is expected to reach MPE − U (DOMAIN.md §3.3).
+	PredictedAt *time.Time
+	Version     int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // AlertFilter narrows an alert list.

@@ -106,7 +106,8 @@ func TestDriftConfigValidate(t *testing.T) {
 }
 
 func TestDefaultDriftConfig(t *testing.T) {
-	want := devices.DriftConfig{Lambda: 0.2, L: 3, K: 0.5, H: 4, MinForecastPoints: 5, ForecastLevel: 0.95, HorizonDays: 1095}
+	want := devices.DriftConfig{Lambda: 0.2, L: 3, K: 0.5, H: 4, MinForecastPoints: 5, ForecastLevel: 0.95, HorizonDays: 1095,
+		MinAlertPoints: 30}
 	if diff := cmp.Diff(want, devices.DefaultDriftConfig()); diff != "" {
 		t.Errorf("DefaultDriftConfig() (-want +got):\n%s", diff)
 	}

@@ -91,4 +91,34 @@ type ReadingHistory interface {
 	// CheckBuckets downsamples its calibration-mode checks into buckets of
 	// the given width within [from, to).
 	CheckBuckets(ctx context.Context, a Actor, deviceID string, from, to time.Time, width time.Duration) ([]ReadingBucket, error)
+	// DriftReport is a thermometer's detector state and forecast
+	// (ErrNotFound for a device the actor may not see, and for a lift).
+	DriftReport(ctx context.Context, a Actor, thermometerID string) (DriftReport, error)
+}
+
+// DriftReport is a thermometer's drift detectors as they stand: the
+// numbers it is judged by, each detector's statistic against its limit,
+// and the §3.3 forecast (DOMAIN.md §3).
+type DriftReport struct {
+	DeviceID string
+	// MPEC, UC and SigmaC are the MPE, the expanded uncertainty (k = 2)
+	// and the repeatability σ, °C; ParamsSource says where σ and U came
+	// from (the last passing calibration, or a configured default).
+	MPEC, UC, SigmaC float64
+	ParamsSource     string
+	// ResetAt is the last passing calibration: checks up to then do not
+	// count. Nil when the device was never calibrated.
+	ResetAt *time.Time
+	// N is the number of checks applied since; LastAt the newest.
+	N      int
+	LastAt *time.Time
+	// EWMAC against ±EWMALimitC, the CUSUM sums against CUSUMLimitC.
+	EWMAC, EWMALimitC                  float64
+	CUSUMHighC, CUSUMLowC, CUSUMLimitC float64
+	Forecast                           DriftForecast
+	NextDueAt                          time.Time
+	// PredictedBeforeDue: the forecast would raise predicted_drift now.
+	PredictedBeforeDue bool
+	Replays            int
+	UpdatedAt          *time.Time
 }

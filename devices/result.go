@@ -208,3 +208,51 @@ func readingMean(vs []float64) float64 {
 	}
 	return s / float64(len(vs))
 }
+
+// Repeatability is the pooled standard deviation of the readings at each
+// point, s_p = √(Σ_points Σ (x − x̄)² / Σ_points (n − 1)), from the as-left
+// readings when the device was adjusted (that is the device now in
+// service) and the as-found ones otherwise, with its degrees of freedom.
+// It is the σ the drift detectors judge a device's checks by (DOMAIN.md
+// §3: "σ = repeatability from calibration data"). df is 0 when no point
+// has two readings.
+func (d CalibrationData) Repeatability() (sigma float64, df int) {
+	var ss float64
+	for _, p := range d.Points {
+		xs := p.AsFoundC
+		if d.Adjusted && len(p.AsLeftC) > 0 {
+			xs = p.AsLeftC
+		}
+		if len(xs) < 2 {
+			continue
+		}
+		var mean float64
+		for _, x := range xs {
+			mean += x
+		}
+		mean /= float64(len(xs))
+		for _, x := range xs {
+			ss += (x - mean) * (x - mean)
+		}
+		df += len(xs) - 1
+	}
+	if df == 0 {
+		return 0, 0
+	}
+	return math.Sqrt(ss / float64(df)), df
+}
+
+// ExpandedUncertainty is the largest expanded uncertainty of the error
+// over the points, restated at k = 2 (U·2/k): the U of the guard band
+// A = MPE − U the forecast aims at (DOMAIN.md §2.3, §3.3).
+func (d CalibrationData) ExpandedUncertainty() float64 {
+	var u float64
+	for _, p := range d.Points {
+		k := p.K
+		if k <= 0 {
+			k = DefaultCoverageFactor
+		}
+		u = math.Max(u, p.UC*2/k)
+	}
+	return u
+}

@@ -58,6 +58,7 @@ type Config struct {
 	SchedulerTZ      string        // SCHEDULER_TZ: IANA zone the cron specs are read in
 	DueHorizonDays   int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
 	MaxLiftCycleDays int           // MAX_EXTENDED_CYCLE_DAYS: the longest on-site cycle a lift agreement may set
+	Drift            DriftSettings // DRIFT_*: the drift detectors (drift.go)
 }
 
 // Production reports whether ENV=production.
@@ -156,6 +157,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
+	drift, driftErrs := loadDrift(getenv)
+	c.Drift, errs = drift, append(errs, driftErrs...)
 	if c.LogFormat == "" {
 		c.LogFormat = "text"
 		if c.Production() {
@@ -270,6 +273,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("scheduler_tz", c.SchedulerTZ),
 		slog.Int("due_horizon_days", c.DueHorizonDays),
 		slog.Int("max_extended_cycle_days", c.MaxLiftCycleDays),
+		slog.Any("drift", c.Drift),
 	)
 }
 

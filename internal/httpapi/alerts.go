@@ -10,28 +10,29 @@ import (
 )
 
 type alertJSON struct {
-	ID             string    `json:"id"`
-	DeviceID       string    `json:"device_id"`
-	DeviceKind     string    `json:"device_kind"`
-	VenueID        string    `json:"venue_id"`
-	OperatorOrgID  string    `json:"operator_org_id"`
-	InstituteID    *string   `json:"institute_id"`
-	Kind           string    `json:"kind"`
-	State          string    `json:"state"`
-	FirstAt        time.Time `json:"first_at"`
-	LastAt         time.Time `json:"last_at"`
-	Evidence       int       `json:"evidence"`
-	Detail         string    `json:"detail"`
-	ResolvedReason string    `json:"resolved_reason"`
-	Version        int       `json:"version"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string     `json:"id"`
+	DeviceID       string     `json:"device_id"`
+	DeviceKind     string     `json:"device_kind"`
+	VenueID        string     `json:"venue_id"`
+	OperatorOrgID  string     `json:"operator_org_id"`
+	InstituteID    *string    `json:"institute_id"`
+	Kind           string     `json:"kind"`
+	State          string     `json:"state"`
+	FirstAt        time.Time  `json:"first_at"`
+	LastAt         time.Time  `json:"last_at"`
+	Evidence       int        `json:"evidence"`
+	Detail         string     `json:"detail"`
+	ResolvedReason string     `json:"resolved_reason"`
+	PredictedAt    *time.Time `json:"predicted_at"`
+	Version        int        `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 func toAlertJSON(a devices.Alert) alertJSON {
 	return alertJSON{ID: a.ID, DeviceID: a.DeviceID, DeviceKind: string(a.DeviceKind), VenueID: a.VenueID, OperatorOrgID: a.OperatorOrgID,
 		InstituteID: a.InstituteID, Kind: string(a.Kind), State: string(a.State), FirstAt: a.FirstAt, LastAt: a.LastAt,
-		Evidence: a.Evidence, Detail: a.Detail, ResolvedReason: a.ResolvedReason, Version: a.Version, CreatedAt: a.CreatedAt,
+		Evidence: a.Evidence, Detail: a.Detail, ResolvedReason: a.ResolvedReason, PredictedAt: a.PredictedAt, Version: a.Version, CreatedAt: a.CreatedAt,
 		UpdatedAt: a.UpdatedAt}
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -133,4 +134,69 @@ func (s *Server) readingBuckets(c *gin.Context) {
 		out[i] = bucketJSON{Start: b.Start, Count: b.Count, MinErrC: b.MinErrC, AvgErrC: b.AvgErrC, MaxErrC: b.MaxErrC}
 	}
 	c.JSON(http.StatusOK, gin.H{"from": from.UTC(), "to": to.UTC(), "bucket": width.String(), "buckets": out})
+}
+
+type driftFitJSON struct {
+	Points           int     `json:"points"`
+	InterceptC       float64 `json:"intercept_c"`
+	SlopeCPerDay     float64 `json:"slope_c_per_day"`
+	ResidualSDC      float64 `json:"residual_sd_c"`
+	SlopeT           float64 `json:"slope_t"`
+	SlopeSignificant bool    `json:"slope_significant"`
+}
+
+type driftForecastJSON struct {
+	PredictedAt        *time.Time    `json:"predicted_at"`
+	PredictedBeforeDue bool          `json:"predicted_before_due"`
+	Reason             string        `json:"reason"`
+	Fit                *driftFitJSON `json:"fit"`
+}
+
+type driftJSON struct {
+	DeviceID         string            `json:"device_id"`
+	MPEC             float64           `json:"mpe_c"`
+	UC               float64           `json:"u_c"`
+	AcceptanceLimitC float64           `json:"acceptance_limit_c"`
+	SigmaC           float64           `json:"sigma_c"`
+	ParamsSource     string            `json:"params_source"`
+	ResetAt          *time.Time        `json:"reset_at"`
+	Checks           int               `json:"checks"`
+	LastCheckAt      *time.Time        `json:"last_check_at"`
+	EWMAC            float64           `json:"ewma_c"`
+	EWMALimitC       float64           `json:"ewma_limit_c"`
+	CUSUMHighC       float64           `json:"cusum_high_c"`
+	CUSUMLowC        float64           `json:"cusum_low_c"`
+	CUSUMLimitC      float64           `json:"cusum_limit_c"`
+	Forecast         driftForecastJSON `json:"forecast"`
+	NextDueAt        time.Time         `json:"next_due_at"`
+	Replays          int               `json:"replays"`
+	UpdatedAt        *time.Time        `json:"updated_at"`
+}
+
+// getDrift: a thermometer's detector state and forecast (DOMAIN.md §3).
+func (s *Server) getDrift(c *gin.Context) {
+	if err := newQuery(c).done(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	r, err := s.reg.DriftReport(c.Request.Context(), actorOf(c), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	fc := driftForecastJSON{PredictedAt: r.Forecast.Predicted, PredictedBeforeDue: r.PredictedBeforeDue, Reason: r.Forecast.Reason}
+	if f := r.Forecast.Fit; f != nil {
+		fc.Fit = &driftFitJSON{Points: f.N, InterceptC: f.A, SlopeCPerDay: f.B, ResidualSDC: f.S, SlopeT: finiteOr(f.SlopeT()),
+			SlopeSignificant: r.Forecast.SlopeSignificant}
+	}
+	c.JSON(http.StatusOK, driftJSON{DeviceID: r.DeviceID, MPEC: r.MPEC, UC: r.UC, AcceptanceLimitC: r.MPEC - r.UC, SigmaC: r.SigmaC,
+		ParamsSource: r.ParamsSource, ResetAt: r.ResetAt, Checks: r.N, LastCheckAt: r.LastAt, EWMAC: r.EWMAC, EWMALimitC: r.EWMALimitC,
+		CUSUMHighC: r.CUSUMHighC, CUSUMLowC: r.CUSUMLowC, CUSUMLimitC: r.CUSUMLimitC, Forecast: fc, NextDueAt: r.NextDueAt,
+		Replays: r.Replays, UpdatedAt: r.UpdatedAt})
+}
+
+// finiteOr keeps JSON encodable: a perfect line's t statistic is ±Inf,
+// reported as ±1e308.
+func finiteOr(v float64) float64 {
+	return math.Max(-math.MaxFloat64, math.Min(math.MaxFloat64, v))
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,32 @@ func TestAlertsAPI(t *testing.T) {
 		if al["state"] != "resolved" || !strings.HasPrefix(al["resolved_reason"].(string), "passing calibration CAL-") {
 			t.Errorf("after a passing calibration: %v", al)
 		}
+	})
+}
+
+// TestDriftAPI: a thermometer's detectors as they stand: the drifting
+// checks show the EWMA beyond its limit against the configured σ; a
+// passing calibration resets them and gives the device its own σ and U.
+func TestDriftAPI(t *testing.T) {
+	eachAPI(t, func(t *testing.T, a *api) {
+		w := newWorld(t, a)
+		path := "/api/v1/devices/" + w.thermA + "/drift"
+		d := a.must(req{method: "GET", path: path, token: w.adminA}, 200).json(t)
+		if d["checks"] != float64(0) || d["sigma_c"] != 0.05 || d["forecast"].(map[string]any)["fit"] != nil {
+			t.Errorf("drift of a thermometer with no checks = %v", d)
+		}
+		a.alert(w)
+		d = a.must(req{method: "GET", path: path, token: w.instTok}, 200).json(t)
+		if d["checks"] != float64(3) || d["ewma_c"].(float64) <= d["ewma_limit_c"].(float64) || d["params_source"] != "configured defaults" ||
+			math.Abs(d["acceptance_limit_c"].(float64)-0.15) > 1e-9 {
+			t.Errorf("drift after three +0.1 °C checks = %v", d)
+		}
+		a.result(w)
+		d = a.must(req{method: "GET", path: path, token: w.reg}, 200).json(t)
+		if d["checks"] != float64(0) || d["reset_at"] == nil || !strings.Contains(d["params_source"].(string), "passing calibration CAL-") {
+			t.Errorf("drift after a passing calibration = %v", d)
+		}
+		a.must(req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/drift", token: w.adminA}, 404)
+		a.must(req{method: "GET", path: "/api/v1/devices/not-a-uuid/drift", token: w.adminA}, 404)
 	})
 }

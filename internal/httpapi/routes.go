@@ -59,6 +59,7 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/alerts/:id/acknowledge", s.actOnAlert(devices.AlertAcknowledge))
 	v1.POST("/alerts/:id/resolve", s.actOnAlert(devices.AlertResolve))
 	v1.GET("/devices/:id/readings/buckets", s.readingBuckets)
+	v1.GET("/devices/:id/drift", s.getDrift)
 
 	v1.GET("/elevators", s.listElevators)
 	v1.POST("/elevators", s.createElevator)

@@ -130,6 +130,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/alerts/:id/resolve", req{method: "POST", path: "/api/v1/alerts/" + w.alertA + "/resolve", token: B, body: map[string]any{"reason": "x"}}},
 		{"GET /api/v1/devices/:id/readings", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings", token: B}},
 		{"GET /api/v1/devices/:id/readings/buckets", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/buckets", token: B}},
+		{"GET /api/v1/devices/:id/drift", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/drift", token: B}},
 		{"POST /api/v1/devices/:id/credentials/revoke", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials/revoke", token: B}},
 		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
 		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},

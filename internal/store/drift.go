@@ -1,10 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,11 @@ type driftStateRow struct {
 	ResetAt    *time.Time
 	Replays    int
 	UpdatedAt  time.Time
+	// SigmaC and UC come from the last passing calibration (resetDrift);
+	// nil means the configured default.
+	SigmaC       *float64 `gorm:"column:sigma_c"`
+	UC           *float64 `gorm:"column:u_c"`
+	ParamsSource string
 }
 
 func (driftStateRow) TableName() string { return "drift_states" }
@@ -41,6 +47,7 @@ type alertRow struct {
 	Evidence       int
 	Detail         string
 	ResolvedReason string
+	PredictedAt    *time.Time
 	Version        int
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
@@ -52,7 +59,7 @@ func (r alertRow) toAlert() devices.Alert {
 	return devices.Alert{ID: r.ID, DeviceID: r.DeviceID, DeviceKind: devices.DeviceKind(r.DeviceKind), VenueID: r.VenueID,
 		OperatorOrgID: r.OperatorOrgID, InstituteID: r.InstituteID, Kind: devices.AlertKind(r.Kind), State: devices.AlertState(r.State),
 		FirstAt: r.FirstAt.UTC(), LastAt: r.LastAt.UTC(), Evidence: r.Evidence, Detail: r.Detail, ResolvedReason: r.ResolvedReason,
-		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		PredictedAt: utcPtr(r.PredictedAt), Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // checkPoint is a stored calibration-mode check as the detectors read it.
@@ -63,163 +70,284 @@ type checkPoint struct {
 	ValueC     float64   `gorm:"column:value_c"`
 }
 
-// updateDrift brings the detector state of each thermometer up to date
-// with its stored calibration-mode checks, in (ts, seq) order, and raises
-// or grows its alerts. received is the batch that was just stored: when
-// one of its checks is older than the last one applied (another replica
-// committed a later one first), the state is rebuilt from every check
-// since the last reset, so it depends on which checks are stored, never on
-// their arrival order.
-func (s *Store) updateDrift(tx *gorm.DB, thermometerIDs []string, received time.Time) error {
-	slices.Sort(thermometerIDs)
-	thermometerIDs = slices.Compact(thermometerIDs)
-	for _, id := range thermometerIDs {
-		if err := s.updateDeviceDrift(tx, id, received); err != nil {
-			return fmt.Errorf("drift of %s: %w", id, err)
-		}
+func comparePoints(a, b checkPoint) int {
+	if c := a.TS.Compare(b.TS); c != 0 {
+		return c
 	}
-	return nil
+	return cmp.Compare(a.Seq, b.Seq)
 }
 
-func (s *Store) updateDeviceDrift(tx *gorm.DB, id string, received time.Time) error {
-	var th thermometerRow
-	err := tx.Where("id = ?", id).Take(&th).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // not a thermometer: no detectors
+// driftKinds are the alert kinds the detectors raise, in the order they
+// are written.
+var driftKinds = []devices.AlertKind{devices.AlertOutOfTolerance, devices.AlertDrift, devices.AlertPredictedDrift}
+
+// driftParams are the numbers a thermometer's checks are judged by.
+type driftParams struct {
+	mpe, u, sigma float64
+	source        string
+}
+
+// driftParams: σ and U from the thermometer's last passing calibration
+// when it gave them (kept on its drift state by resetDrift), else the
+// configured default σ for its tolerance profile, else the global
+// defaults; the MPE is the thermometer's.
+func (s *Store) driftParams(th thermometerRow, st driftStateRow) driftParams {
+	p := driftParams{mpe: th.MPEC, u: s.drift.UC, sigma: s.drift.SigmaC, source: "configured defaults"}
+	if v, ok := s.drift.SigmaByProfile[th.ToleranceProfile]; ok {
+		p.sigma, p.source = v, "configured default of profile "+th.ToleranceProfile
 	}
-	if err != nil {
-		return err
+	if st.SigmaC != nil {
+		p.sigma = *st.SigmaC
 	}
-	now := s.now()
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&driftStateRow{DeviceID: id, State: "{}",
-		ResetAt: th.LastCalibratedAt, UpdatedAt: now}).Error; err != nil {
-		return err
+	if st.UC != nil {
+		p.u = *st.UC
 	}
-	var row driftStateRow
-	if err := s.forUpdate(tx).Where("device_id = ?", id).Take(&row).Error; err != nil {
-		return err
+	if st.ParamsSource != "" && (st.SigmaC != nil || st.UC != nil) {
+		p.source = st.ParamsSource
 	}
-	var st devices.DriftState
-	if err := json.Unmarshal([]byte(row.State), &st); err != nil {
-		return fmt.Errorf("stored drift state: %w", err)
-	}
-	checks := func() *gorm.DB {
-		return tx.Model(&readingRow{}).Where("device_id = ? AND kind = ? AND mode = ?", id, string(devices.MessageChecks),
-			string(devices.ModeCalibration))
-	}
-	q, replay := checks(), false
-	if row.ThroughTS != nil {
-		var late int64
-		if err := checks().Where("received_at = ? AND (ts < ? OR (ts = ? AND seq <= ?))", received, *row.ThroughTS, *row.ThroughTS,
-			*row.ThroughSeq).Count(&late).Error; err != nil {
-			return err
-		}
-		if late > 0 {
-			st, row.Replays, replay = devices.DriftState{}, row.Replays+1, true
-			row.ThroughTS, row.ThroughSeq = nil, nil
-		} else {
-			q = q.Where("(ts > ? OR (ts = ? AND seq > ?))", *row.ThroughTS, *row.ThroughTS, *row.ThroughSeq)
-		}
-	}
-	if row.ResetAt != nil {
-		q = q.Where("ts > ?", *row.ResetAt)
-	}
-	var pts []checkPoint
-	if err := q.Select("seq, ts, reference_c, value_c").Order("ts, seq").Find(&pts).Error; err != nil {
-		return err
-	}
-	if len(pts) == 0 {
-		return nil
-	}
-	cfg := devices.DefaultDriftConfig()
-	hits := alertHits{}
-	for _, p := range pts {
-		v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, p.ValueC-p.ReferenceC, th.MPEC, devices.DefaultDriftUC, devices.DefaultDriftSigmaC)
-		if v.Ignored {
+	return p
+}
+
+// updateDrift brings the detector state of the thermometers among stored
+// (the rows this batch stored) up to date with their calibration-mode
+// checks, in (ts, seq) order, and raises or grows their alerts. It works
+// per batch, not per device: one query reads the thermometers, one creates
+// missing states, one locks them, one writes them back, one reads the open
+// alerts; only alerts that change and replays cost more.
+//
+// When one of the batch's checks is not after the last one applied
+// (another replica committed a later check first), the device's state is
+// rebuilt from every check since its last reset, so the state depends on
+// which checks are stored, never on their arrival order. Every committed
+// check is applied by the transaction that stored it, and the state row is
+// locked while it changes, so this holds across replicas.
+func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
+	batch := map[string][]checkPoint{}
+	for _, r := range stored {
+		if r.Kind != string(devices.MessageChecks) || r.Mode == nil || *r.Mode != string(devices.ModeCalibration) ||
+			r.ValueC == nil || r.ReferenceC == nil {
 			continue
 		}
-		e := p.ValueC - p.ReferenceC
-		if v.OutOfTolerance {
-			hits.add(devices.AlertOutOfTolerance, p.TS, fmt.Sprintf("check error %+.3f °C beyond the MPE ±%.2f °C", e, th.MPEC))
+		batch[r.DeviceID] = append(batch[r.DeviceID], checkPoint{Seq: r.Seq, TS: r.TS.UTC(), ReferenceC: *r.ReferenceC, ValueC: *r.ValueC})
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := slices.Sorted(maps.Keys(batch))
+	ths := map[string]thermometerRow{}
+	for chunk := range slices.Chunk(ids, 1000) {
+		var rows []thermometerRow
+		if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+			return err
 		}
-		if v.EWMA || v.CUSUM {
-			var why []string
-			if v.EWMA {
-				why = append(why, fmt.Sprintf("EWMA %+.3f °C beyond ±%.3f", v.Z, v.ZLimit))
-			}
-			if v.CUSUM {
-				why = append(why, fmt.Sprintf("CUSUM C+ %.3f / C− %.3f beyond %.3f °C", v.CUSUMHigh, v.CUSUMLow, v.CUSUMLimit))
-			}
-			hits.add(devices.AlertDrift, p.TS, strings.Join(why, "; "))
+		for _, th := range rows {
+			ths[th.ID] = th
 		}
 	}
-	last := pts[len(pts)-1]
-	b, err := json.Marshal(st)
-	if err != nil {
+	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := ths[id]; return !ok }) // lifts have no detectors
+	if len(ids) == 0 {
+		return nil
+	}
+	now := s.now()
+	fresh := make([]driftStateRow, len(ids))
+	for i, id := range ids {
+		fresh[i] = driftStateRow{DeviceID: id, State: "{}", ResetAt: ths[id].LastCalibratedAt, UpdatedAt: now}
+	}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fresh, s.insertBatch()).Error; err != nil {
 		return err
 	}
-	if err := tx.Model(&driftStateRow{}).Where("device_id = ?", id).Updates(map[string]any{"state": string(b),
-		"through_ts": last.TS.UTC(), "through_seq": last.Seq, "replays": row.Replays, "updated_at": now}).Error; err != nil {
-		return err
-	}
-	for _, kind := range []devices.AlertKind{devices.AlertOutOfTolerance, devices.AlertDrift} {
-		h := hits[kind]
-		switch {
-		case h != nil:
-			if err := s.raiseAlert(tx, th, kind, *h, replay, now); err != nil {
-				return err
-			}
-		case replay:
-			// The checks in timestamp order no longer support it.
-			if err := tx.Model(&alertRow{}).Where("device_id = ? AND kind = ? AND state <> ?", id, string(kind), string(devices.AlertResolved)).
-				Updates(map[string]any{"state": string(devices.AlertResolved), "resolved_reason": "re-evaluated in timestamp order",
-					"version": gorm.Expr("version + 1"), "updated_at": now}).Error; err != nil {
-				return err
-			}
+	states := map[string]driftStateRow{}
+	for chunk := range slices.Chunk(ids, 1000) {
+		var rows []driftStateRow
+		if err := s.forUpdate(tx).Where("device_id IN ?", chunk).Order("device_id").Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			states[r.DeviceID] = r
 		}
 	}
-	return nil
+	cfg := s.drift.Detectors
+	var written []driftStateRow
+	outcomes := make([]driftOutcome, 0, len(ids))
+	for _, id := range ids {
+		row, th := states[id], ths[id]
+		var st devices.DriftState
+		if err := json.Unmarshal([]byte(row.State), &st); err != nil {
+			return fmt.Errorf("drift of %s: stored state: %w", id, err)
+		}
+		pts := slices.DeleteFunc(batch[id], func(p checkPoint) bool { return row.ResetAt != nil && !p.TS.After(*row.ResetAt) })
+		slices.SortFunc(pts, comparePoints)
+		replay := false
+		if row.ThroughTS != nil && len(pts) > 0 &&
+			comparePoints(pts[0], checkPoint{TS: row.ThroughTS.UTC(), Seq: *row.ThroughSeq}) <= 0 {
+			replay, st, row.Replays = true, devices.DriftState{}, row.Replays+1
+			q := tx.Model(&readingRow{}).Select("seq, ts, reference_c, value_c").Where("device_id = ? AND kind = ? AND mode = ?", id,
+				string(devices.MessageChecks), string(devices.ModeCalibration))
+			if row.ResetAt != nil {
+				q = q.Where("ts > ?", *row.ResetAt)
+			}
+			pts = nil
+			if err := q.Order("ts, seq").Find(&pts).Error; err != nil {
+				return fmt.Errorf("drift of %s: %w", id, err)
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		par := s.driftParams(th, row)
+		o := driftOutcome{th: th, replay: replay, hits: alertHits{}}
+		for _, p := range pts {
+			e := p.ValueC - p.ReferenceC
+			v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, e, par.mpe, par.u, par.sigma)
+			if v.Ignored {
+				continue
+			}
+			o.judge(v, p.TS, e, par, th.NextDueAt)
+		}
+		last := pts[len(pts)-1]
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		lastTS, lastSeq := last.TS.UTC(), last.Seq
+		row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(b), &lastTS, &lastSeq, now
+		written = append(written, row)
+		outcomes = append(outcomes, o)
+	}
+	if len(written) > 0 {
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"state", "through_ts", "through_seq", "replays", "updated_at"})}).
+			CreateInBatches(written, s.insertBatch()).Error; err != nil {
+			return err
+		}
+	}
+	return s.writeDriftAlerts(tx, outcomes, now)
+}
+
+// driftOutcome is what one batch's checks did to one thermometer.
+type driftOutcome struct {
+	th     thermometerRow
+	replay bool
+	hits   alertHits
+}
+
+// judge turns one verdict into alert evidence.
+func (o *driftOutcome) judge(v devices.DriftVerdict, at time.Time, e float64, par driftParams, due time.Time) {
+	if v.OutOfTolerance {
+		o.hits.add(devices.AlertOutOfTolerance, at, fmt.Sprintf("check error %+.3f °C beyond the MPE ±%.2f °C", e, par.mpe), nil)
+	}
+	if v.EWMA || v.CUSUM {
+		var why []string
+		if v.EWMA {
+			why = append(why, fmt.Sprintf("EWMA %+.3f °C beyond ±%.3f", v.Z, v.ZLimit))
+		}
+		if v.CUSUM {
+			why = append(why, fmt.Sprintf("CUSUM C+ %.3f / C− %.3f beyond %.3f °C", v.CUSUMHigh, v.CUSUMLow, v.CUSUMLimit))
+		}
+		o.hits.add(devices.AlertDrift, at, strings.Join(why, "; ")+fmt.Sprintf(" (σ %.3f °C, %s)", par.sigma, par.source), nil)
+	}
+	if v.PredictsCrossingBefore(due) {
+		o.hits.add(devices.AlertPredictedDrift, at, fmt.Sprintf("|e| forecast to reach MPE − U = %.3f °C on %s, before the next calibration due %s: %s",
+			par.mpe-par.u, v.Predicted.UTC().Format(time.RFC3339), due.UTC().Format(time.DateOnly), v.ForecastReason), v.Predicted)
+	}
 }
 
 type alertHit struct {
 	first, last time.Time
 	count       int
 	detail      string
+	predicted   *time.Time
 }
 
 type alertHits map[devices.AlertKind]*alertHit
 
-func (m alertHits) add(kind devices.AlertKind, at time.Time, detail string) {
+func (m alertHits) add(kind devices.AlertKind, at time.Time, detail string, predicted *time.Time) {
 	h := m[kind]
 	if h == nil {
 		h = &alertHit{first: at}
 		m[kind] = h
 	}
-	h.last, h.detail = at, detail
+	h.last, h.detail, h.predicted = at, detail, predicted
 	h.count++
 }
 
-// raiseAlert grows the device's open alert of the kind, or opens one. A
-// replay covers every check since the reset, so it sets the evidence
-// rather than adding to it.
-func (s *Store) raiseAlert(tx *gorm.DB, th thermometerRow, kind devices.AlertKind, h alertHit, replay bool, now time.Time) error {
-	var open alertRow
-	err := tx.Where("device_id = ? AND kind = ? AND state <> ?", th.ID, string(kind), string(devices.AlertResolved)).Take(&open).Error
-	switch {
-	case err == nil:
-		updates := map[string]any{"last_at": h.last.UTC(), "evidence": gorm.Expr("evidence + ?", h.count), "detail": h.detail,
-			"version": gorm.Expr("version + 1"), "updated_at": now}
-		if replay {
-			updates["evidence"], updates["first_at"] = h.count, h.first.UTC()
+// writeDriftAlerts grows or opens the alerts the outcomes support, reading
+// the open alerts of all their devices at once. A replay covers every
+// check since the reset, so it sets the evidence rather than adding to it,
+// and resolves an alert the checks in timestamp order no longer support.
+func (s *Store) writeDriftAlerts(tx *gorm.DB, outcomes []driftOutcome, now time.Time) error {
+	var ids []string
+	for _, o := range outcomes {
+		if len(o.hits) > 0 || o.replay {
+			ids = append(ids, o.th.ID)
 		}
-		return tx.Model(&alertRow{}).Where("id = ?", open.ID).Updates(updates).Error
-	case !errors.Is(err, gorm.ErrRecordNotFound):
-		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	kinds := make([]string, len(driftKinds))
+	for i, k := range driftKinds {
+		kinds[i] = string(k)
+	}
+	open := map[readingKey]alertRow{} // (device, kind index)
+	for chunk := range slices.Chunk(ids, 1000) {
+		var rows []alertRow
+		if err := tx.Where("device_id IN ? AND kind IN ? AND state <> ?", chunk, kinds, string(devices.AlertResolved)).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			open[readingKey{r.DeviceID, int64(slices.Index(kinds, r.Kind))}] = r
+		}
+	}
+	for _, o := range outcomes {
+		for i, kind := range driftKinds {
+			h, cur := o.hits[kind], open[readingKey{o.th.ID, int64(i)}]
+			switch {
+			case h != nil && cur.ID != "":
+				updates := map[string]any{"last_at": h.last.UTC(), "evidence": gorm.Expr("evidence + ?", h.count), "detail": h.detail,
+					"version": gorm.Expr("version + 1"), "updated_at": now}
+				if o.replay {
+					updates["evidence"], updates["first_at"] = h.count, h.first.UTC()
+				}
+				if h.predicted != nil {
+					updates["predicted_at"] = h.predicted.UTC()
+				}
+				if err := tx.Model(&alertRow{}).Where("id = ?", cur.ID).Updates(updates).Error; err != nil {
+					return err
+				}
+			case h != nil:
+				if err := s.openDriftAlert(tx, o.th, kind, *h, now); err != nil {
+					return err
+				}
+			case o.replay && cur.ID != "":
+				if err := tx.Model(&alertRow{}).Where("id = ?", cur.ID).Updates(map[string]any{"state": string(devices.AlertResolved),
+					"resolved_reason": "re-evaluated in timestamp order", "version": gorm.Expr("version + 1"), "updated_at": now}).Error; err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// openDriftAlert opens a thermometer's alert of kind; an out-of-tolerance
+// or drift alert also calls for an urgent calibration. A forecast alone
+// does not: its date is the warning, and the device is still within
+// tolerance.
+func (s *Store) openDriftAlert(tx *gorm.DB, th thermometerRow, kind devices.AlertKind, h alertHit, now time.Time) error {
+	var predicted *time.Time
+	if h.predicted != nil {
+		p := h.predicted.UTC()
+		predicted = &p
 	}
 	if err := tx.Create(&alertRow{ID: newID(), DeviceID: th.ID, DeviceKind: string(devices.DeviceThermometer), VenueID: th.VenueID,
 		OperatorOrgID: th.OperatorOrgID, InstituteID: th.InstituteID, Kind: string(kind), State: string(devices.AlertOpen),
-		FirstAt: h.first.UTC(), LastAt: h.last.UTC(), Evidence: h.count, Detail: h.detail, Version: 1, CreatedAt: now, UpdatedAt: now}).Error; err != nil {
+		FirstAt: h.first.UTC(), LastAt: h.last.UTC(), Evidence: h.count, Detail: h.detail, PredictedAt: predicted, Version: 1,
+		CreatedAt: now, UpdatedAt: now}).Error; err != nil {
 		return err
+	}
+	if kind == devices.AlertPredictedDrift {
+		return nil
 	}
 	return s.urgentCalibration(tx, th, kind, h, now)
 }
@@ -303,19 +431,49 @@ func (s *Store) GetAlert(ctx context.Context, a devices.Actor, id string) (devic
 }
 
 // resetDrift starts the detectors afresh from a passing calibration at
-// at: checks up to then no longer count, and open drift and
-// out-of-tolerance alerts are resolved with the reason.
-func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, now time.Time) error {
+// at: checks up to then no longer count, the device's σ and U become
+// those of the calibration (data; nil keeps the defaults), and open
+// drift, out-of-tolerance and predicted-drift alerts are resolved with the
+// reason.
+func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, data *devices.CalibrationData, now time.Time) error {
 	at = at.UTC()
+	row := driftStateRow{DeviceID: id, State: "{}", ResetAt: &at, UpdatedAt: now}
+	if data != nil {
+		row.SigmaC, row.UC, row.ParamsSource = calibrationParams(*data, reason, s.drift.SigmaC)
+	}
 	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
-		DoUpdates: clause.Assignments(map[string]any{"state": "{}", "through_ts": nil, "through_seq": nil, "reset_at": at, "updated_at": now}),
-	}).Create(&driftStateRow{DeviceID: id, State: "{}", ResetAt: &at, UpdatedAt: now}).Error; err != nil {
+		DoUpdates: clause.Assignments(map[string]any{"state": "{}", "through_ts": nil, "through_seq": nil, "reset_at": at, "updated_at": now,
+			"sigma_c": row.SigmaC, "u_c": row.UC, "params_source": row.ParamsSource}),
+	}).Create(&row).Error; err != nil {
 		return err
 	}
 	return tx.Model(&alertRow{}).Where("device_id = ? AND kind IN ? AND state <> ?", id,
 		[]string{string(devices.AlertOutOfTolerance), string(devices.AlertDrift), string(devices.AlertPredictedDrift)}, string(devices.AlertResolved)).
 		Updates(map[string]any{"state": string(devices.AlertResolved), "resolved_reason": reason, "version": gorm.Expr("version + 1"),
 			"updated_at": now}).Error
+}
+
+// calibrationParams are the σ and U a calibration gives the detectors.
+// σ is the pooled repeatability of its readings, floored at half the
+// configured default: three readings a point on a 0.01 °C display often
+// agree exactly, and a σ near zero would turn the detectors' limits into
+// alarms on the device's ordinary bias. A calibration with no spread at
+// all gives no σ (nil: the default applies).
+func calibrationParams(d devices.CalibrationData, source string, defaultSigma float64) (sigma, u *float64, why string) {
+	var parts []string
+	if v, df := d.Repeatability(); df > 0 && v > 0 {
+		v = max(v, defaultSigma/2)
+		sigma = &v
+		parts = append(parts, fmt.Sprintf("σ %.3f °C from %d degrees of freedom", v, df))
+	}
+	if v := d.ExpandedUncertainty(); v > 0 {
+		u = &v
+		parts = append(parts, fmt.Sprintf("U %.3f °C", v))
+	}
+	if len(parts) == 0 {
+		return nil, nil, ""
+	}
+	return sigma, u, strings.Join(parts, ", ") + " of " + source
 }
 
 // ActOnAlert implements devices.AlertStore.
@@ -480,4 +638,46 @@ func (t *sqlTime) Scan(src any) error {
 		}
 	}
 	return fmt.Errorf("time: cannot parse %q", s)
+}
+
+// DriftReport implements devices.ReadingHistory.
+func (s *Store) DriftReport(ctx context.Context, a devices.Actor, thermometerID string) (devices.DriftReport, error) {
+	q := s.db.WithContext(ctx)
+	id := strings.ToLower(thermometerID)
+	d, err := s.visibleDevice(q, a, id)
+	if err != nil {
+		return devices.DriftReport{}, err
+	}
+	if d.kind != devices.DeviceThermometer {
+		return devices.DriftReport{}, fmt.Errorf("thermometer %q (a lift has no drift detectors): %w", id, devices.ErrNotFound)
+	}
+	var th thermometerRow
+	if err := q.Where("id = ?", d.id).Take(&th).Error; err != nil {
+		return devices.DriftReport{}, err
+	}
+	var rows []driftStateRow
+	if err := q.Where("device_id = ?", d.id).Limit(1).Find(&rows).Error; err != nil {
+		return devices.DriftReport{}, err
+	}
+	row := driftStateRow{DeviceID: d.id, State: "{}", ResetAt: th.LastCalibratedAt}
+	if len(rows) == 1 {
+		row = rows[0]
+	}
+	var st devices.DriftState
+	if err := json.Unmarshal([]byte(row.State), &st); err != nil {
+		return devices.DriftReport{}, fmt.Errorf("drift of %s: stored state: %w", d.id, err)
+	}
+	par, cfg := s.driftParams(th, row), s.drift.Detectors
+	out := devices.DriftReport{DeviceID: d.id, MPEC: par.mpe, UC: par.u, SigmaC: par.sigma, ParamsSource: par.source,
+		ResetAt: utcPtr(row.ResetAt), N: st.N, EWMAC: st.EWMA, EWMALimitC: st.EWMALimit(cfg, par.sigma),
+		CUSUMHighC: st.CUSUMHigh, CUSUMLowC: st.CUSUMLow, CUSUMLimitC: cfg.H * par.sigma,
+		Forecast: st.Forecast(cfg, par.mpe, par.u), NextDueAt: th.NextDueAt.UTC(), Replays: row.Replays}
+	if st.N > 0 {
+		last := st.LastAt.UTC()
+		out.LastAt = &last
+		updated := row.UpdatedAt.UTC()
+		out.UpdatedAt = &updated
+	}
+	out.PredictedBeforeDue = out.Forecast.PredictsCrossingBefore(out.NextDueAt)
+	return out, nil
 }

@@ -1,7 +1,11 @@
 package store_test
 
 import (
+	"math"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,6 +159,144 @@ func TestSilentDevices(t *testing.T) {
 		open, _, _ := st.ListAlerts(ctx, w.reg, devices.AlertFilter{Kind: devices.AlertSilent, State: devices.AlertOpen}, devices.Page{})
 		if len(open) != 1 || open[0].DeviceID != w.thermA.ID {
 			t.Errorf("open silent alerts after the lift reported: %+v, want the thermometer's only", open)
+		}
+	})
+}
+
+// TestPredictedDrift: a steady drift of 0.003 °C/day (the error reaches
+// MPE − U = 0.15 °C on day 50) on a thermometer next due in a year
+// raises predicted_drift once the regression has 30 daily checks, dated
+// on day 50 (a noise-free line: the prediction bound is the line), and
+// the detector report shows the same forecast.
+func TestPredictedDrift(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		if _, err := st.SQLDB().ExecContext(w.ctx, "UPDATE thermometers SET next_due_at = $1 WHERE id = $2", t0.AddDate(1, 0, 0),
+			w.thermA.ID); err != nil {
+			t.Fatal(err)
+		}
+		var msgs []devices.Message
+		for d := range 35 {
+			msgs = append(msgs, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA.ID,
+				Seq: int64(d + 1), TS: t0.AddDate(0, 0, d), ReferenceC: 37, ValueC: 37 + 0.003*float64(d), Mode: devices.ModeCalibration}})
+		}
+		for chunk := range slices.Chunk(msgs, 10) {
+			if _, err := st.SaveMessages(w.ctx, chunk, chunk[0].TS()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, _, err := st.ListAlerts(w.ctx, w.adminA, devices.AlertFilter{DeviceID: w.thermA.ID, Kind: devices.AlertPredictedDrift}, devices.Page{})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("predicted_drift alerts: %+v, %v", list, err)
+		}
+		al, crossing := list[0], t0.AddDate(0, 0, 50)
+		if al.PredictedAt == nil || al.PredictedAt.Sub(crossing).Abs() > time.Minute || !al.FirstAt.Equal(t0.AddDate(0, 0, 29)) ||
+			al.Evidence != 6 || !strings.Contains(al.Detail, "before the next calibration due") {
+			t.Errorf("predicted_drift alert = %+v, want it dated %s, first at day 29, 6 checks", al, crossing)
+		}
+		rep, err := st.DriftReport(w.ctx, w.instAdmin, w.thermA.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.N != 35 || rep.Forecast.Predicted == nil || rep.Forecast.Predicted.Sub(crossing).Abs() > time.Minute || !rep.PredictedBeforeDue ||
+			rep.SigmaC != devices.DefaultDriftSigmaC || rep.Forecast.Fit == nil || math.Abs(rep.Forecast.Fit.B-0.003) > 1e-9 {
+			t.Errorf("drift report = %+v, forecast %+v", rep, rep.Forecast)
+		}
+		_, err = st.DriftReport(w.ctx, w.adminB, w.thermA.ID)
+		wantIs(t, "operator B reads A's drift", err, devices.ErrNotFound)
+	})
+}
+
+// TestDriftSplitAcrossReplicas: one stream of checks (a drift that
+// crosses the MPE, with redeliveries) stored through one replica in order
+// and, for a second thermometer, through three replicas committing
+// interleaved batches at once, leaves identical detector state and
+// alerts: the outcome does not depend on how the stream was split.
+func TestDriftSplitAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		stream := func(dev string) []devices.Message {
+			var out []devices.Message
+			for i := range 60 {
+				e := 0.004 * float64(i)
+				out = append(out, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: dev, Seq: int64(i + 1),
+					TS: t0.Add(time.Duration(i) * time.Hour), ReferenceC: 37, ValueC: 37 + e, Mode: devices.ModeCalibration}})
+			}
+			return out
+		}
+		one := stream(w.thermA.ID)
+		if _, err := st.SaveMessages(w.ctx, one, t0); err != nil {
+			t.Fatal(err)
+		}
+		// Three replicas: message i goes to replica i%3 in batches of 4,
+		// and replica 2 also receives a redelivery of every fifth message.
+		three := stream(w.thermA2.ID)
+		var parts [3][]devices.Message
+		for i, m := range three {
+			parts[i%3] = append(parts[i%3], m)
+			if i%5 == 0 {
+				parts[2] = append(parts[2], m)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		for r := range 3 {
+			wg.Go(func() {
+				for b := range slices.Chunk(parts[r], 4) {
+					if _, err := st.SaveMessages(w.ctx, b, t0.Add(time.Duration(r+1)*time.Microsecond)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("a replica's batch: %v", err)
+		}
+		type view struct {
+			Kind        devices.AlertKind
+			State       devices.AlertState
+			First, Last time.Time
+			Evidence    int
+			Predicted   *time.Time
+		}
+		alerts := func(dev string) []view {
+			list, _, err := st.ListAlerts(w.ctx, w.reg, devices.AlertFilter{DeviceID: dev}, devices.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []view
+			for _, a := range list {
+				out = append(out, view{a.Kind, a.State, a.FirstAt, a.LastAt, a.Evidence, a.PredictedAt})
+			}
+			slices.SortFunc(out, func(a, b view) int { return strings.Compare(string(a.Kind), string(b.Kind)) })
+			return out
+		}
+		a, b := alerts(w.thermA.ID), alerts(w.thermA2.ID)
+		if len(a) < 2 {
+			t.Fatalf("the stream raised %+v, want drift and out_of_tolerance at least", a)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("alerts differ with the split:\none replica:    %+v\nthree replicas: %+v", a, b)
+		}
+		state := func(dev string) string {
+			var s string
+			if err := st.SQLDB().QueryRowContext(w.ctx, "SELECT state FROM drift_states WHERE device_id = $1", dev).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		if sa, sb := state(w.thermA.ID), state(w.thermA2.ID); sa != sb {
+			t.Errorf("detector states differ with the split:\n%s\n%s", sa, sb)
+		}
+		// The replicas' first batches interleave, so whichever committed
+		// second held a check older than the state's newest: a replay.
+		if n := countSQL(t, st, "SELECT replays FROM drift_states WHERE device_id = '"+w.thermA2.ID+"'"); n < 1 {
+			t.Errorf("replays = %d; the split never exercised the out-of-order path", n)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/calibd/calibd/devices"
 )
@@ -96,21 +96,20 @@ func (s *Store) IngestDevices(ctx context.Context, ids []string) (map[string]dev
 	return out, nil
 }
 
-// SaveMessages implements devices.ReadingStore: multi-row INSERT ... ON
-// CONFLICT DO NOTHING on (device_id, seq), in one transaction.
+// SaveMessages implements devices.ReadingStore: the batch is written with
+// COPY on PostgreSQL and multi-row INSERT on SQLite, skipping a (device,
+// seq) stored already, and the detectors and alerts are brought up to date
+// in the same transaction.
 func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, received time.Time) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	// The database keeps microseconds; the drift update finds this
+	// The database keeps microseconds; the lift-fault pass finds this
 	// batch's rows by their received_at.
 	received = received.UTC().Truncate(time.Microsecond)
 	rows := make([]readingRow, 0, len(msgs))
-	var calibrated, faulted []string
+	var faulted []string
 	for _, m := range msgs {
-		if m.Check != nil && m.Check.Mode == devices.ModeCalibration {
-			calibrated = append(calibrated, m.Check.DeviceID)
-		}
 		if m.Event != nil && devices.CriticalLiftEvent(m.Event.Code, m.Event.Severity) {
 			faulted = append(faulted, m.Event.DeviceID)
 		}
@@ -129,15 +128,15 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 		return cmp.Compare(a.Seq, b.Seq)
 	})
 	n := 0
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, s.insertBatch())
-		n = int(res.RowsAffected)
-		if res.Error != nil {
-			return res.Error
+	err := s.ingestTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
+		stored, err := s.insertReadings(tx, conn, rows)
+		if err != nil {
+			return err
 		}
-		// Only thermometers that exist have detectors (the ingest checks
-		// the device before it stores).
-		if err := s.updateDrift(tx, calibrated, received); err != nil {
+		n = len(stored)
+		// Only the checks this batch stored feed the detectors: a
+		// redelivered one was applied by the batch that stored it.
+		if err := s.updateDrift(tx, stored); err != nil {
 			return err
 		}
 		if err := s.liftFaults(tx, faulted, received); err != nil {

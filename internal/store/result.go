@@ -691,7 +691,11 @@ func (s *Store) applyCalibration(tx *gorm.DB, a devices.Actor, th thermometerRow
 		}
 	}
 	if r.Verdict == string(devices.VerdictPass) {
-		if err := s.resetDrift(tx, th.ID, r.PerformedAt, "passing calibration "+r.CertificateNo, now); err != nil {
+		data, _, _, err := r.decode()
+		if err != nil {
+			return err
+		}
+		if err := s.resetDrift(tx, th.ID, r.PerformedAt, "passing calibration "+r.CertificateNo, &data, now); err != nil {
 			return err
 		}
 	}

@@ -49,6 +49,23 @@ type Config struct {
 	// LiftUrgentHours is how soon an on-site visit must follow a remote
 	// inspection that found an item not ok; 0 means DefaultLiftUrgentHours.
 	LiftUrgentHours int
+	// Drift tunes the drift detectors; the zero value means the defaults
+	// (DefaultDriftSettings).
+	Drift DriftSettings
+}
+
+// DriftSettings are the drift detectors' configuration and the σ and U
+// a thermometer is judged by until a calibration gives its own.
+type DriftSettings struct {
+	Detectors      devices.DriftConfig
+	SigmaC         float64            // default repeatability σ, °C
+	SigmaByProfile map[string]float64 // default σ per tolerance profile code
+	UC             float64            // default expanded uncertainty U (k = 2), °C
+}
+
+// DefaultDriftSettings are DOMAIN.md §3's detectors with σ = U = 0.05 °C.
+func DefaultDriftSettings() DriftSettings {
+	return DriftSettings{Detectors: devices.DefaultDriftConfig(), SigmaC: devices.DefaultDriftSigmaC, UC: devices.DefaultDriftUC}
 }
 
 // DefaultLiftUrgentHours is the default of Config.LiftUrgentHours.
@@ -66,6 +83,7 @@ type Store struct {
 	dueHorizon int
 	maxCycle   int
 	urgent     time.Duration
+	drift      DriftSettings
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
 	// deadLetters overrides devices.DeadLetterLimit when set (tests).
@@ -202,8 +220,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if horizon <= 0 {
 		horizon = devices.DefaultDueHorizonDays
 	}
+	drift := cfg.Drift
+	if drift.Detectors == (devices.DriftConfig{}) {
+		drift.Detectors = devices.DefaultDriftConfig()
+	}
+	if drift.SigmaC <= 0 {
+		drift.SigmaC = devices.DefaultDriftSigmaC
+	}
+	if drift.UC <= 0 {
+		drift.UC = devices.DefaultDriftUC
+	}
+	if err := drift.Detectors.Validate(); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
 	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log,
-		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour}, nil
+		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour, drift: drift}, nil
 }
 
 // parseURL tells the dialect and the driver DSN apart.

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+
+	"github.com/calibd/calibd/migrations"
+)
+
+// readingColumns are the readings table's columns in the order the write
+// path sends them.
+var readingColumns = []string{"device_id", "seq", "kind", "ts", "reference_c", "value_c", "mode", "metrics", "code", "severity", "received_at"}
+
+func (r readingRow) values() []any {
+	return []any{r.DeviceID, r.Seq, r.Kind, r.TS, r.ReferenceC, r.ValueC, r.Mode, r.Metrics, r.Code, r.Severity, r.ReceivedAt}
+}
+
+// readingKey identifies a stored message.
+type readingKey struct {
+	device string
+	seq    int64
+}
+
+// ingestTx runs fn in one transaction. On PostgreSQL it holds one pooled
+// connection for the whole transaction and hands fn that connection too,
+// so fn can COPY through pgx and run gorm statements in the same
+// transaction (database/sql gives no way to a pgx connection inside a
+// *sql.Tx). On SQLite it is s.tx and conn is nil.
+func (s *Store) ingestTx(ctx context.Context, fn func(tx *gorm.DB, conn *sql.Conn) error) error {
+	if s.dialect != migrations.Postgres {
+		return s.tx(ctx, func(tx *gorm.DB) error { return fn(tx, nil) })
+	}
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	tx := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	tx.Statement.ConnPool = conn
+	if err = fn(tx, conn); err == nil {
+		if _, err = conn.ExecContext(ctx, "COMMIT"); err == nil {
+			return nil
+		}
+	}
+	// A failed COMMIT has already ended the transaction; ROLLBACK then only
+	// warns. When even that fails, the connection is in an unknown state:
+	// drop it rather than hand it to the pool.
+	if _, rbErr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err
+}
+
+// insertReadings stores rows (sorted by key), skipping a (device, seq)
+// stored already, and returns the rows it stored, each key once: with COPY
+// into a session-local staging table and INSERT ... SELECT ... ON CONFLICT
+// DO NOTHING on PostgreSQL (COPY itself cannot skip conflicts), with
+// multi-row INSERT ... ON CONFLICT DO NOTHING on SQLite. RETURNING names
+// the rows that were new, so a redelivery feeds no detector twice.
+func (s *Store) insertReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) ([]readingRow, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var keys []readingKey
+	var err error
+	if conn != nil {
+		keys, err = copyReadings(tx, conn, rows)
+	} else {
+		keys, err = s.insertReadingRows(tx, rows)
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored := make(map[readingKey]bool, len(keys))
+	for _, k := range keys {
+		stored[k] = true
+	}
+	out := make([]readingRow, 0, len(keys))
+	for _, r := range rows {
+		k := readingKey{r.DeviceID, r.Seq}
+		if stored[k] {
+			out = append(out, r)
+			delete(stored, k) // a key twice in one batch is stored once
+		}
+	}
+	return out, nil
+}
+
+func copyReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) ([]readingKey, error) {
+	ctx := tx.Statement.Context
+	// ON COMMIT DELETE ROWS empties the staging table at the end of every
+	// transaction, so it only ever holds this batch.
+	if err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS readings_in (LIKE readings) ON COMMIT DELETE ROWS").Error; err != nil {
+		return nil, err
+	}
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("COPY needs a pgx connection, have %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"readings_in"}, readingColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			v := rows[i].values()
+			id, err := uuid.Parse(rows[i].DeviceID)
+			if err != nil {
+				return nil, fmt.Errorf("reading of device %q: %w", rows[i].DeviceID, err)
+			}
+			v[0] = [16]byte(id)
+			return v, nil
+		}))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	cols := strings.Join(readingColumns, ", ")
+	return scanKeys(tx.Raw("INSERT INTO readings (" + cols + ") SELECT " + cols +
+		" FROM readings_in ORDER BY device_id, seq ON CONFLICT DO NOTHING RETURNING device_id, seq"))
+}
+
+func (s *Store) insertReadingRows(tx *gorm.DB, rows []readingRow) ([]readingKey, error) {
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(readingColumns)), ", ") + ")"
+	var keys []readingKey
+	for start := 0; start < len(rows); start += s.insertBatch() {
+		chunk := rows[start:min(start+s.insertBatch(), len(rows))]
+		args := make([]any, 0, len(chunk)*len(readingColumns))
+		tuples := make([]string, len(chunk))
+		for i, r := range chunk {
+			args = append(args, r.values()...)
+			tuples[i] = tuple
+		}
+		k, err := scanKeys(tx.Raw("INSERT INTO readings ("+strings.Join(readingColumns, ", ")+") VALUES "+strings.Join(tuples, ", ")+
+			" ON CONFLICT DO NOTHING RETURNING device_id, seq", args...))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k...)
+	}
+	return keys, nil
+}
+
+func scanKeys(q *gorm.DB) ([]readingKey, error) {
+	rs, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var keys []readingKey
+	for rs.Next() {
+		var k readingKey
+		if err := rs.Scan(&k.device, &k.seq); err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, errors.Join(rs.Err(), rs.Close())
+}
