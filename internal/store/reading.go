@@ -107,7 +107,11 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	received = received.UTC().Truncate(time.Microsecond)
 	rows := make([]readingRow, 0, len(msgs))
 	var calibrated, faulted []string
+	var telemetry []*devices.Telemetry
 	for _, m := range msgs {
+		if m.Telemetry != nil {
+			telemetry = append(telemetry, m.Telemetry)
+		}
 		if m.Check != nil && m.Check.Mode == devices.ModeCalibration {
 			calibrated = append(calibrated, m.Check.DeviceID)
 		}
@@ -141,6 +145,9 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 			return err
 		}
 		if err := s.liftFaults(tx, faulted, received); err != nil {
+			return err
+		}
+		if err := s.liftThresholds(tx, telemetry, received); err != nil {
 			return err
 		}
 		senders := make([]string, 0, len(rows))

@@ -49,6 +49,11 @@ type Config struct {
 	// LiftUrgentHours is how soon an on-site visit must follow a remote
 	// inspection that found an item not ok; 0 means DefaultLiftUrgentHours.
 	LiftUrgentHours int
+	// LiftThresholds are the bounds on lift telemetry metrics whose breach
+	// raises the lift's threshold alert. nil means the defaults
+	// (devices.DefaultLiftThresholds); an empty, non-nil set raises none
+	// (LIFT_THRESHOLDS=none).
+	LiftThresholds devices.Thresholds
 }
 
 // DefaultLiftUrgentHours is the default of Config.LiftUrgentHours.
@@ -66,6 +71,7 @@ type Store struct {
 	dueHorizon int
 	maxCycle   int
 	urgent     time.Duration
+	thresholds devices.Thresholds
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
 	// deadLetters overrides devices.DeadLetterLimit when set (tests).
@@ -145,6 +151,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Reading the set back from its spec checks one built by hand too.
+	spec := devices.DefaultLiftThresholds
+	if cfg.LiftThresholds != nil {
+		spec = cfg.LiftThresholds.String()
+	}
+	thresholds, err := devices.ParseThresholds(spec)
+	if err != nil {
+		return nil, fmt.Errorf("lift thresholds: %w", err)
+	}
 	gcfg := &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
@@ -203,7 +218,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		horizon = devices.DefaultDueHorizonDays
 	}
 	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log,
-		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour}, nil
+		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour,
+		thresholds: thresholds}, nil
 }
 
 // parseURL tells the dialect and the driver DSN apart.
