@@ -46,7 +46,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	}
 	st, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxConns, SlowQuery: cfg.SlowQuery,
 		DueHorizonDays: cfg.DueHorizonDays, MaxExtendedCycleDays: cfg.MaxLiftCycleDays,
-		LiftUrgentHours: cfg.LiftUrgentHours,
+		LiftUrgentHours: cfg.LiftUrgentHours, LiftThresholds: cfg.LiftThresholds,
 		Drift: store.DriftSettings{Detectors: cfg.Drift.Detectors, SigmaC: cfg.Drift.SigmaC, SigmaByProfile: cfg.Drift.SigmaByProfile,
 			UC: cfg.Drift.UC}},
 		log.With("component", "store"))

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/calibd/calibd/devices"
 )
 
 // Defaults of the zero-configuration path.
@@ -58,7 +60,11 @@ type Config struct {
 	SchedulerTZ      string        // SCHEDULER_TZ: IANA zone the cron specs are read in
 	DueHorizonDays   int           // DUE_HORIZON_DAYS: how far ahead a thermometer counts as due soon
 	MaxLiftCycleDays int           // MAX_EXTENDED_CYCLE_DAYS: the longest on-site cycle a lift agreement may set
-	Drift            DriftSettings // DRIFT_*: the drift detectors (drift.go)
+	// LiftThresholds (LIFT_THRESHOLDS) are the bounds on lift telemetry
+	// metrics whose breach raises the lift's threshold alert; never nil
+	// after a successful Load ("none" gives an empty set).
+	LiftThresholds devices.Thresholds
+	Drift          DriftSettings // DRIFT_*: the drift detectors (drift.go)
 }
 
 // Production reports whether ENV=production.
@@ -154,6 +160,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.IngestShared = b
 	}
+	// Unset and empty both mean the default (getenv cannot tell them
+	// apart); "none" turns the bounds off.
+	th, err := devices.ParseThresholds(str("LIFT_THRESHOLDS", devices.DefaultLiftThresholds))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("LIFT_THRESHOLDS: %w", err))
+	}
+	c.LiftThresholds = th
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", getenv("LOG_LEVEL")))
 	}
@@ -273,6 +286,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("scheduler_tz", c.SchedulerTZ),
 		slog.Int("due_horizon_days", c.DueHorizonDays),
 		slog.Int("max_extended_cycle_days", c.MaxLiftCycleDays),
+		slog.String("lift_thresholds", c.LiftThresholds.String()),
 		slog.Any("drift", c.Drift),
 	)
 }

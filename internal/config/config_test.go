@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calibd/calibd/devices"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -53,6 +55,20 @@ func TestLoad(t *testing.T) {
 			func(c Config) bool {
 				return c.SchedulePlan == ScheduleOff && c.SchedulerTZ == "Asia/Shanghai" && c.DueHorizonDays == 14
 			}},
+		{"default lift thresholds", nil, "",
+			func(c Config) bool { return c.LiftThresholds.String() == devices.DefaultLiftThresholds }},
+		{"blank lift thresholds mean the default", map[string]string{"LIFT_THRESHOLDS": "  "}, "",
+			func(c Config) bool { return c.LiftThresholds.String() == devices.DefaultLiftThresholds }},
+		{"lift thresholds off", map[string]string{"LIFT_THRESHOLDS": "none"}, "",
+			func(c Config) bool { return c.LiftThresholds != nil && len(c.LiftThresholds) == 0 }},
+		{"lift thresholds", map[string]string{"LIFT_THRESHOLDS": "leveling_error_mm>8, machine_room_temp_c>=40,machine_room_temp_c<5"}, "",
+			func(c Config) bool {
+				return c.LiftThresholds.String() == "leveling_error_mm>8,machine_room_temp_c>=40,machine_room_temp_c<5"
+			}},
+		{"bad lift threshold names its entry", map[string]string{"LIFT_THRESHOLDS": "leveling_error_mm>10,vibration_mm_s>>4.5"},
+			`LIFT_THRESHOLDS: entry 2 "vibration_mm_s>>4.5"`, nil},
+		{"crossed lift thresholds", map[string]string{"LIFT_THRESHOLDS": "machine_room_temp_c>0,machine_room_temp_c<40"},
+			`LIFT_THRESHOLDS: entry 2`, nil},
 		{"cache off", map[string]string{"AUTH_CACHE_TTL": "0s", "MIGRATE_ON_START": "false", "LOG_LEVEL": "debug"}, "",
 			func(c Config) bool { return c.AuthCacheTTL == 0 && !c.AutoMigrate && c.LogLevel == slog.LevelDebug }},
 	}
@@ -81,6 +97,9 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	out := b.String()
 	if strings.Contains(out, "s3cret") || strings.Contains(out, "topsecretvalue") {
 		t.Errorf("secrets leak into the log: %s", out)
+	}
+	if !strings.Contains(out, "lift_thresholds="+devices.DefaultLiftThresholds) {
+		t.Errorf("lift thresholds missing from the summary: %s", out)
 	}
 	if !strings.Contains(out, "calibd:xxxxx@db:5432") {
 		t.Errorf("masked URL missing: %s", out)

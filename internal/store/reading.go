@@ -109,7 +109,11 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	received = received.UTC().Truncate(time.Microsecond)
 	rows := make([]readingRow, 0, len(msgs))
 	var faulted []string
+	var telemetry []*devices.Telemetry
 	for _, m := range msgs {
+		if m.Telemetry != nil {
+			telemetry = append(telemetry, m.Telemetry)
+		}
 		if m.Event != nil && devices.CriticalLiftEvent(m.Event.Code, m.Event.Severity) {
 			faulted = append(faulted, m.Event.DeviceID)
 		}
@@ -140,6 +144,9 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 			return err
 		}
 		if err := s.liftFaults(tx, faulted, received); err != nil {
+			return err
+		}
+		if err := s.liftThresholds(tx, telemetry, received); err != nil {
 			return err
 		}
 		senders := make([]string, 0, len(rows))

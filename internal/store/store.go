@@ -49,6 +49,11 @@ type Config struct {
 	// LiftUrgentHours is how soon an on-site visit must follow a remote
 	// inspection that found an item not ok; 0 means DefaultLiftUrgentHours.
 	LiftUrgentHours int
+	// LiftThresholds are the bounds on lift telemetry metrics whose breach
+	// raises the lift's threshold alert. nil means the defaults
+	// (devices.DefaultLiftThresholds); an empty, non-nil set raises none
+	// (LIFT_THRESHOLDS=none).
+	LiftThresholds devices.Thresholds
 	// Drift tunes the drift detectors; the zero value means the defaults
 	// (DefaultDriftSettings).
 	Drift DriftSettings
@@ -84,6 +89,7 @@ type Store struct {
 	maxCycle   int
 	urgent     time.Duration
 	drift      DriftSettings
+	thresholds devices.Thresholds
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
 	// deadLetters overrides devices.DeadLetterLimit when set (tests).
@@ -163,6 +169,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Reading the set back from its spec checks one built by hand too.
+	spec := devices.DefaultLiftThresholds
+	if cfg.LiftThresholds != nil {
+		spec = cfg.LiftThresholds.String()
+	}
+	thresholds, err := devices.ParseThresholds(spec)
+	if err != nil {
+		return nil, fmt.Errorf("lift thresholds: %w", err)
+	}
 	gcfg := &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
@@ -235,7 +250,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	return &Store{db: db, sqlDB: sqlDB, dialect: dialect, now: func() time.Time { return time.Now().UTC() }, log: log,
-		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour, drift: drift}, nil
+		dueHorizon: horizon, maxCycle: maxCycle, urgent: time.Duration(urgent) * time.Hour, drift: drift,
+		thresholds: thresholds}, nil
 }
 
 // parseURL tells the dialect and the driver DSN apart.
