@@ -81,7 +81,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		log.Info("bootstrap regulator organization and admin token created")
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newAlertCollector(st, log.With("component", "metrics")))
 	jobs, err := newScheduler(cfg, st, log.With("component", "scheduler"), reg)
 	if err != nil {
 		return nil, err

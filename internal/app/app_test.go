@@ -290,4 +290,17 @@ func TestIngestEndToEnd(t *testing.T) {
 	if s, d := metric("calibd_ingest_messages_stored_total"), metric("calibd_ingest_messages_duplicate_total"); s != "1" || d != "1" {
 		t.Errorf("stored %s, duplicates %s; want 1 and 1", s, d)
 	}
+	// A check 0.5 °C off raises out_of_tolerance, counted in /metrics.
+	oot := fmt.Sprintf(`{"ts":%q,"seq":18,"reference":37.0,"value":37.5,"unit":"Cel","mode":"calibration"}`,
+		time.Now().UTC().Format(time.RFC3339Nano))
+	if tok := dev.Publish("calibd/v1/devices/"+th+"/checks", 1, false, oot); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	const raised = `calibd_alerts{kind="out_of_tolerance",state="open"}`
+	for i := 0; metric(raised) != "1" && i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := metric(raised); v != "1" {
+		t.Errorf("%s = %q, want 1", raised, v)
+	}
 }

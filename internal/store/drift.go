@@ -681,3 +681,18 @@ func (s *Store) DriftReport(ctx context.Context, a devices.Actor, thermometerID 
 	out.PredictedBeforeDue = out.Forecast.PredictsCrossingBefore(out.NextDueAt)
 	return out, nil
 }
+
+// AlertCount is how many alerts of a kind are in a state.
+type AlertCount struct {
+	Kind, State string
+	N           int64
+}
+
+// AlertCounts counts every alert by kind and state, for /metrics: alerts
+// are never deleted, so the sum over states is every alert ever raised.
+func (s *Store) AlertCounts(ctx context.Context) ([]AlertCount, error) {
+	var out []AlertCount
+	err := s.db.WithContext(ctx).Model(&alertRow{}).Select("kind, state, COUNT(*) AS n").Group("kind, state").Order("kind, state").
+		Scan(&out).Error
+	return out, err
+}
