@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -134,45 +133,48 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 		return nil
 	}
 	ids := slices.Sorted(maps.Keys(batch))
-	ths := map[string]thermometerRow{}
-	for chunk := range slices.Chunk(ids, 1000) {
-		var rows []thermometerRow
-		if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
-			return err
-		}
-		for _, th := range rows {
-			ths[th.ID] = th
-		}
+	ths, err := driftThermometers(tx, ids)
+	if err != nil {
+		return err
 	}
 	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := ths[id]; return !ok }) // lifts have no detectors
 	if len(ids) == 0 {
 		return nil
 	}
 	now := s.now()
-	fresh := make([]driftStateRow, len(ids))
-	for i, id := range ids {
-		fresh[i] = driftStateRow{DeviceID: id, State: "{}", ResetAt: ths[id].LastCalibratedAt, UpdatedAt: now}
-	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fresh, s.insertBatch()).Error; err != nil {
+	states := map[string]driftStateRow{}
+	lock := func(ids []string) error { return s.lockDriftStates(tx, ids, states) }
+	// Most devices have a state: lock those, then create the missing ones
+	// (another replica may create one first: DO NOTHING) and lock them.
+	if err := lock(ids); err != nil {
 		return err
 	}
-	states := map[string]driftStateRow{}
-	for chunk := range slices.Chunk(ids, 1000) {
-		var rows []driftStateRow
-		if err := s.forUpdate(tx).Where("device_id IN ?", chunk).Order("device_id").Find(&rows).Error; err != nil {
+	var fresh []driftStateRow
+	for _, id := range ids {
+		if _, ok := states[id]; !ok {
+			fresh = append(fresh, driftStateRow{DeviceID: id, State: "{}", ResetAt: ths[id].LastCalibratedAt, UpdatedAt: now})
+		}
+	}
+	if len(fresh) > 0 {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fresh, s.insertBatch()).Error; err != nil {
 			return err
 		}
-		for _, r := range rows {
-			states[r.DeviceID] = r
+		missing := make([]string, len(fresh))
+		for i, f := range fresh {
+			missing[i] = f.DeviceID
+		}
+		if err := lock(missing); err != nil {
+			return err
 		}
 	}
 	cfg := s.drift.Detectors
 	var written []driftStateRow
+	var buf []byte
 	outcomes := make([]driftOutcome, 0, len(ids))
 	for _, id := range ids {
 		row, th := states[id], ths[id]
-		var st devices.DriftState
-		if err := json.Unmarshal([]byte(row.State), &st); err != nil {
+		st, err := devices.DecodeDriftState([]byte(row.State))
+		if err != nil {
 			return fmt.Errorf("drift of %s: stored state: %w", id, err)
 		}
 		pts := slices.DeleteFunc(batch[id], func(p checkPoint) bool { return row.ResetAt != nil && !p.TS.After(*row.ResetAt) })
@@ -205,21 +207,14 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 			o.judge(v, p.TS, e, par, th.NextDueAt)
 		}
 		last := pts[len(pts)-1]
-		b, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
+		buf = devices.AppendDriftState(buf[:0], st)
 		lastTS, lastSeq := last.TS.UTC(), last.Seq
-		row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(b), &lastTS, &lastSeq, now
+		row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(buf), &lastTS, &lastSeq, now
 		written = append(written, row)
 		outcomes = append(outcomes, o)
 	}
-	if len(written) > 0 {
-		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"state", "through_ts", "through_seq", "replays", "updated_at"})}).
-			CreateInBatches(written, s.insertBatch()).Error; err != nil {
-			return err
-		}
+	if err := s.writeDriftStates(tx, written, now); err != nil {
+		return err
 	}
 	return s.writeDriftAlerts(tx, outcomes, now)
 }
@@ -663,8 +658,8 @@ func (s *Store) DriftReport(ctx context.Context, a devices.Actor, thermometerID 
 	if len(rows) == 1 {
 		row = rows[0]
 	}
-	var st devices.DriftState
-	if err := json.Unmarshal([]byte(row.State), &st); err != nil {
+	st, err := devices.DecodeDriftState([]byte(row.State))
+	if err != nil {
 		return devices.DriftReport{}, fmt.Errorf("drift of %s: stored state: %w", d.id, err)
 	}
 	par, cfg := s.driftParams(th, row), s.drift.Detectors
