@@ -97,8 +97,8 @@ var fuzzTopics = []string{
 // outcome holds checkDecoded's invariants. Seeded from TestDecode's table.
 func FuzzDecode(f *testing.F) {
 	for _, tt := range decodeCases() {
-		if i := slices.Index(fuzzTopics, tt.topic); i >= 0 {
-			f.Add(uint8(i), []byte(tt.payload))
+		if i := slices.Index(fuzzTopics, tt.Topic); i >= 0 {
+			f.Add(uint8(i), []byte(tt.Payload))
 		}
 	}
 	f.Fuzz(func(t *testing.T, topic uint8, payload []byte) {
@@ -112,7 +112,7 @@ func FuzzDecode(f *testing.F) {
 // DecodeError, and what it accepts round-trips through DeviceTopic.
 func FuzzParseTopic(f *testing.F) {
 	for _, tt := range decodeCases() {
-		f.Add(tt.topic)
+		f.Add(tt.Topic)
 	}
 	f.Fuzz(func(t *testing.T, topic string) {
 		id, kind, senml, err := devices.ParseTopic(topic)

@@ -168,8 +168,10 @@ type Ingest struct {
 	ready      chan struct{}
 	readyOnce  sync.Once
 	subscribes atomic.Int64 // successful subscriptions: 1 + reconnects
-	closeOnce  sync.Once
-	closeErr   error
+	// conn says whether the current connection is subscribed (Connected).
+	conn      connState
+	closeOnce sync.Once
+	closeErr  error
 
 	storeWarn *sometimes
 	letterLog *sometimes
@@ -213,9 +215,7 @@ func Start(ctx context.Context, cfg Config, store devices.ReadingStore, log *slo
 		SetDefaultPublishHandler(i.onMessage).
 		SetOnConnectHandler(i.onConnect).
 		SetConnectionLostHandler(i.onConnectionLost).
-		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) {
-			i.log.Info("reconnecting to broker")
-		})
+		SetReconnectingHandler(i.onReconnecting)
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}
@@ -251,7 +251,12 @@ func newIngest(cfg Config, store devices.ReadingStore, log *slog.Logger, reg pro
 		storeWarn:  newSometimes(10 * time.Second),
 		letterLog:  newSometimes(10 * time.Second),
 	}
-	m, err := newMetrics(reg, func() float64 { return float64(len(i.queue)) })
+	m, err := newMetrics(reg, func() float64 { return float64(len(i.queue)) }, func() float64 {
+		if i.Connected() {
+			return 1
+		}
+		return 0
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -270,14 +275,59 @@ func (i *Ingest) startWorkers() {
 	}
 }
 
-// Connected reports whether the client is connected and subscribed.
+// Connected reports whether the client is connected and its current
+// connection subscribed (what /readyz and calibd_ingest_connected say).
+// After a reconnect paho reports the connection open before onConnect has
+// subscribed again; a broker that lost the session (restarted without
+// persistence) delivers nothing to us until then, so that is not ready.
 func (i *Ingest) Connected() bool {
-	select {
-	case <-i.ready:
-	default:
+	return i.conn.subscribed() && i.client != nil && i.client.IsConnectionOpen()
+}
+
+// connState tracks whether the current connection is subscribed. paho
+// calls the reconnecting handler before every new connection attempt, in
+// the goroutine that then connects and starts onConnect; the handler
+// clears the flag and starts a new generation, so onConnect sets it only
+// for its own connection, never for a later one it outlived. (The
+// connection-lost handler runs in a goroutine paho starts alongside the
+// reconnect: it may run after a quick reconnect has subscribed, so it
+// must not clear the flag.)
+type connState struct {
+	mu  sync.Mutex
+	gen uint64
+	sub bool
+}
+
+func (c *connState) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// newConnection forgets the subscription: a new connection is coming.
+func (c *connState) newConnection() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.sub = false
+}
+
+// subscribedOn marks the connection of generation gen subscribed, unless
+// a newer connection has begun since.
+func (c *connState) subscribedOn(gen uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
 		return false
 	}
-	return i.client != nil && i.client.IsConnectionOpen()
+	c.sub = true
+	return true
+}
+
+func (c *connState) subscribed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sub
 }
 
 // WaitReady waits for the first subscription (after which the broker keeps
@@ -304,6 +354,7 @@ func (i *Ingest) closing() bool {
 // every connect and reconnect). A refused subscription is retried while
 // the connection lasts: without it the ingest receives nothing.
 func (i *Ingest) onConnect(c paho.Client) {
+	gen := i.conn.generation()
 	group := ""
 	if i.cfg.Shared {
 		group = i.cfg.ShareGroup
@@ -316,7 +367,9 @@ func (i *Ingest) onConnect(c paho.Client) {
 	for !i.closing() && c.IsConnectionOpen() {
 		err := subscribe(c, filters)
 		if err == nil {
-			i.m.connected.Set(1)
+			if !i.conn.subscribedOn(gen) {
+				return // the connection this ran for is gone; the next one's onConnect subscribes
+			}
 			i.readyOnce.Do(func() { close(i.ready) })
 			n := i.subscribes.Add(1)
 			i.log.Info("subscribed", "filters", len(filters), "shared", i.cfg.Shared, "connects", n)
@@ -351,8 +404,13 @@ func subscribe(c paho.Client, filters map[string]byte) error {
 }
 
 func (i *Ingest) onConnectionLost(_ paho.Client, err error) {
-	i.m.connected.Set(0)
 	i.log.Warn("broker connection lost", "error", err)
+}
+
+// onReconnecting runs before each reconnection attempt (see connState).
+func (i *Ingest) onReconnecting(paho.Client, *paho.ClientOptions) {
+	i.conn.newConnection()
+	i.log.Info("reconnecting to broker")
 }
 
 // onMessage only enqueues. When the queue is full it waits (see the
@@ -421,7 +479,6 @@ func (i *Ingest) close(ctx context.Context) error {
 		i.client.Disconnect(quiesce)
 	}
 	i.watchers.Wait()
-	i.m.connected.Set(0)
 	i.log.Info("ingest stopped")
 	return err
 }

@@ -36,7 +36,7 @@ type metrics struct {
 	duplicates   prometheus.Counter
 	deadLettered *prometheus.CounterVec
 	retries      prometheus.Counter
-	connected    prometheus.Gauge
+	connected    prometheus.GaugeFunc
 	batchSize    prometheus.Histogram
 	commit       prometheus.Histogram
 	ackLatency   prometheus.Histogram
@@ -46,7 +46,7 @@ type metrics struct {
 // retries for a minute.
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
-func newMetrics(reg prometheus.Registerer, queueDepth func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, queueDepth, connected func() float64) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "calibd_ingest_messages_received_total",
@@ -68,10 +68,12 @@ func newMetrics(reg prometheus.Registerer, queueDepth func() float64) (*metrics,
 			Name: "calibd_ingest_store_retries_total",
 			Help: "Batch commits that failed and were retried (the batch stays unacknowledged meanwhile).",
 		}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+		// Read from Connected at each scrape: one answer for /readyz and
+		// /metrics, with no handler ordering to get wrong.
+		connected: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "calibd_ingest_connected",
 			Help: "1 while the ingest is connected to the broker and subscribed, else 0.",
-		}),
+		}, connected),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "calibd_ingest_batch_size",
 			Help:    "Messages per batch a worker committed.",
