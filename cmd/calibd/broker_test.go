@@ -22,15 +22,7 @@ import (
 // a real Mosquitto accept a device with its secret only, keep it to its
 // own topics, and let the ingest login read them.
 func TestBrokerExportWithMosquitto(t *testing.T) {
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if bin, err = exec.LookPath("/usr/sbin/mosquitto"); err != nil {
-			if testenv.InCI() {
-				t.Fatal("CI=true and the mosquitto binary is not installed")
-			}
-			t.Skip("mosquitto is not installed")
-		}
-	}
+	bin := testenv.LookBinary(t, "mosquitto", "apt-get install mosquitto")
 	ctx := t.Context()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "c.db")

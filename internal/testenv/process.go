@@ -18,7 +18,14 @@ import (
 // StartPostgres) share: finding a binary, a free loopback port, waiting
 // for a port to answer, and a log file whose tail a failing test prints.
 
-// lookBinary finds name on PATH, then in the newest
+// LookBinary finds a service's binary for a test, as lookBinary.
+func LookBinary(tb testing.TB, name, hint string) string {
+	tb.Helper()
+	return lookBinary(tb, name, hint)
+}
+
+// lookBinary finds name on PATH, then in the sbin directories a user's
+// PATH may lack (Debian installs mosquitto there), then in the newest
 // /usr/lib/postgresql/<version>/bin (Debian keeps initdb and pg_ctl there,
 // off PATH). It skips the test, or fails it under CI, when there is none.
 func lookBinary(tb testing.TB, name, hint string) string {
@@ -28,6 +35,7 @@ func lookBinary(tb testing.TB, name, hint string) string {
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool { return pgVersion(dirs[i]) > pgVersion(dirs[j]) })
+	dirs = append([]string{"/usr/sbin", "/usr/local/sbin", "/sbin"}, dirs...)
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
