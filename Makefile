@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test test-short vet fmt lint fuzz bench clean
+.PHONY: all build run test test-short vet fmt lint fuzz bench clean web-vendor
 
 all: build
 
@@ -48,3 +48,7 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# Refresh the dashboard's vendored scripts (htmx, uPlot) from the npm registry.
+web-vendor:
+	./scripts/web-vendor.sh

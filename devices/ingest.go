@@ -112,6 +112,8 @@ type DriftReport struct {
 	// N is the number of checks applied since; LastAt the newest.
 	N      int
 	LastAt *time.Time
+	// Lambda is the EWMA weight λ the detectors use.
+	Lambda float64
 	// EWMAC against ±EWMALimitC, the CUSUM sums against CUSUMLimitC.
 	EWMAC, EWMALimitC                  float64
 	CUSUMHighC, CUSUMLowC, CUSUMLimitC float64

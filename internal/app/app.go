@@ -22,6 +22,7 @@ import (
 	"github.com/calibd/calibd/internal/httpapi"
 	"github.com/calibd/calibd/internal/ingest"
 	"github.com/calibd/calibd/internal/store"
+	"github.com/calibd/calibd/internal/web"
 	"github.com/calibd/calibd/scheduler"
 )
 
@@ -96,11 +97,17 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 			mq.close(context.Background())
 		}
 	}()
+	ui, err := web.New(st, log.With("component", "web"), web.Config{SessionTTL: cfg.WebSessionTTL, IdleTimeout: cfg.WebIdleTimeout,
+		SecureCookies: cfg.WebSecureCookies, Version: version})
+	if err != nil {
+		return nil, err
+	}
 	api, err := httpapi.New(st, log.With("component", "http"), httpapi.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, AuthCacheTTL: cfg.AuthCacheTTL, Version: version,
 		BrokerAuthToken: cfg.BrokerAuthToken,
 		BrokerConnected: mq.ingest.Connected,
 		Jobs:            jobs,
+		UI:              ui,
 	}, reg)
 	if err != nil {
 		return nil, err

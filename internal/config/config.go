@@ -65,6 +65,13 @@ type Config struct {
 	// after a successful Load ("none" gives an empty set).
 	LiftThresholds devices.Thresholds
 	Drift          DriftSettings // DRIFT_*: the drift detectors (drift.go)
+	// WebSessionTTL (WEB_SESSION_TTL) bounds a dashboard sign-in;
+	// WebIdleTimeout (WEB_IDLE_TIMEOUT) ends an unused one;
+	// WebSecureCookies (WEB_SECURE_COOKIES) marks the cookie Secure on
+	// plain HTTP behind a TLS proxy that sends no X-Forwarded-Proto.
+	WebSessionTTL    time.Duration
+	WebIdleTimeout   time.Duration
+	WebSecureCookies bool
 }
 
 // Production reports whether ENV=production.
@@ -145,6 +152,8 @@ func Load(getenv func(string) string) (Config, error) {
 		SchedulerTZ:      str("SCHEDULER_TZ", "UTC"),
 		DueHorizonDays:   int(num("DUE_HORIZON_DAYS", 30)),
 		MaxLiftCycleDays: int(num("MAX_EXTENDED_CYCLE_DAYS", 45)),
+		WebSessionTTL:    dur("WEB_SESSION_TTL", 8*time.Hour),
+		WebIdleTimeout:   dur("WEB_IDLE_TIMEOUT", time.Hour),
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -152,6 +161,13 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("MIGRATE_ON_START: %q is not true or false", v))
 		}
 		c.AutoMigrate = b
+	}
+	if v := getenv("WEB_SECURE_COOKIES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("WEB_SECURE_COOKIES: %q is not true or false", v))
+		}
+		c.WebSecureCookies = b
 	}
 	if v := getenv("INGEST_SHARED"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -288,6 +304,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_extended_cycle_days", c.MaxLiftCycleDays),
 		slog.String("lift_thresholds", c.LiftThresholds.String()),
 		slog.Any("drift", c.Drift),
+		slog.Duration("web_session_ttl", c.WebSessionTTL),
+		slog.Duration("web_idle_timeout", c.WebIdleTimeout),
+		slog.Bool("web_secure_cookies", c.WebSecureCookies),
 	)
 }
 

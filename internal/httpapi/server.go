@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -31,6 +32,9 @@ type Config struct {
 	// BrokerConnected tells /readyz whether the ingest is connected to
 	// its MQTT broker; nil: not checked.
 	BrokerConnected func() bool
+	// UI serves every path outside the API's own (/api/, /feeds/,
+	// /broker/ and the probes): the dashboard. nil: those paths 404.
+	UI http.Handler
 }
 
 // Server serves the API.
@@ -67,6 +71,11 @@ func New(reg devices.Registry, log *slog.Logger, cfg Config, promReg *prometheus
 	e.ContextWithFallback = true
 	e.Use(withRequestID, s.accessLog, s.recovery, m.handle)
 	e.NoRoute(func(c *gin.Context) {
+		if p := c.Request.URL.Path; s.cfg.UI != nil && !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/feeds/") &&
+			!strings.HasPrefix(p, "/broker/") {
+			s.cfg.UI.ServeHTTP(c.Writer, c.Request)
+			return
+		}
 		s.fail(c, statusError(http.StatusNotFound, "no_route", "no endpoint %s %s; see /api/v1/openapi.json", c.Request.Method, c.Request.URL.Path))
 	})
 	e.NoMethod(func(c *gin.Context) {

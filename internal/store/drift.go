@@ -664,7 +664,7 @@ func (s *Store) DriftReport(ctx context.Context, a devices.Actor, thermometerID 
 	}
 	par, cfg := s.driftParams(th, row), s.drift.Detectors
 	out := devices.DriftReport{DeviceID: d.id, MPEC: par.mpe, UC: par.u, SigmaC: par.sigma, ParamsSource: par.source,
-		ResetAt: utcPtr(row.ResetAt), N: st.N, EWMAC: st.EWMA, EWMALimitC: st.EWMALimit(cfg, par.sigma),
+		ResetAt: utcPtr(row.ResetAt), N: st.N, Lambda: cfg.Lambda, EWMAC: st.EWMA, EWMALimitC: st.EWMALimit(cfg, par.sigma),
 		CUSUMHighC: st.CUSUMHigh, CUSUMLowC: st.CUSUMLow, CUSUMLimitC: cfg.H * par.sigma,
 		Forecast: st.Forecast(cfg, par.mpe, par.u), NextDueAt: th.NextDueAt.UTC(), Replays: row.Replays}
 	if st.N > 0 {

@@ -24,14 +24,6 @@ type webSessionRow struct {
 
 func (webSessionRow) TableName() string { return "web_sessions" }
 
-// WebSession is a signed-in browser: who it acts as, its CSRF token and
-// when it ends.
-type WebSession struct {
-	Actor     devices.Actor
-	CSRF      string
-	ExpiresAt time.Time
-}
-
 // webSessionTouch is how stale last_seen_at may get before a request
 // writes it again: one write per session per minute, not per page.
 const webSessionTouch = time.Minute
@@ -48,18 +40,18 @@ func randomText() (string, error) {
 // session secret for the cookie (only its hash is kept) and the session.
 // The session ends at ttl or when the token expires, whichever is first;
 // idle sessions end after idle. Sessions that ended are swept here.
-func (s *Store) StartWebSession(ctx context.Context, token string, ttl time.Duration) (string, WebSession, error) {
+func (s *Store) StartWebSession(ctx context.Context, token string, ttl time.Duration) (string, devices.WebSession, error) {
 	a, err := s.Authenticate(ctx, token)
 	if err != nil {
-		return "", WebSession{}, err
+		return "", devices.WebSession{}, err
 	}
 	secret, err := randomText()
 	if err != nil {
-		return "", WebSession{}, err
+		return "", devices.WebSession{}, err
 	}
 	csrf, err := randomText()
 	if err != nil {
-		return "", WebSession{}, err
+		return "", devices.WebSession{}, err
 	}
 	now := s.now()
 	end := now.Add(ttl)
@@ -74,18 +66,18 @@ func (s *Store) StartWebSession(ctx context.Context, token string, ttl time.Dura
 			ExpiresAt: end}).Error
 	})
 	if err != nil {
-		return "", WebSession{}, err
+		return "", devices.WebSession{}, err
 	}
-	return secret, WebSession{Actor: a, CSRF: csrf, ExpiresAt: end}, nil
+	return secret, devices.WebSession{Actor: a, CSRF: csrf, ExpiresAt: end}, nil
 }
 
 // LookupWebSession finds the session of a cookie's secret; it answers
 // ErrUnauthenticated when there is none, it ended (ttl, idle for longer
 // than idle), or its token was revoked, expired or its organization
 // retired.
-func (s *Store) LookupWebSession(ctx context.Context, secret string, idle time.Duration) (WebSession, error) {
+func (s *Store) LookupWebSession(ctx context.Context, secret string, idle time.Duration) (devices.WebSession, error) {
 	if secret == "" || len(secret) > 100 {
-		return WebSession{}, devices.ErrUnauthenticated
+		return devices.WebSession{}, devices.ErrUnauthenticated
 	}
 	var row struct {
 		IDHash     string
@@ -108,22 +100,22 @@ func (s *Store) LookupWebSession(ctx context.Context, secret string, idle time.D
 		Joins("JOIN organizations ON organizations.id = api_tokens.org_id").
 		Where("web_sessions.id_hash = ?", HashSecret(secret)).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return WebSession{}, devices.ErrUnauthenticated
+		return devices.WebSession{}, devices.ErrUnauthenticated
 	}
 	if err != nil {
-		return WebSession{}, fmt.Errorf("web session: %w", err)
+		return devices.WebSession{}, fmt.Errorf("web session: %w", err)
 	}
 	now := s.now()
 	if !row.ExpiresAt.After(now) || now.Sub(row.LastSeenAt) > idle || row.RevokedAt != nil || row.OrgRetired ||
 		(row.TExpiresAt != nil && !row.TExpiresAt.After(now)) {
-		return WebSession{}, devices.ErrUnauthenticated
+		return devices.WebSession{}, devices.ErrUnauthenticated
 	}
 	if now.Sub(row.LastSeenAt) > webSessionTouch {
 		if err := s.db.WithContext(ctx).Model(&webSessionRow{}).Where("id_hash = ?", row.IDHash).Update("last_seen_at", now).Error; err != nil {
-			return WebSession{}, err
+			return devices.WebSession{}, err
 		}
 	}
-	return WebSession{Actor: devices.Actor{OrgID: row.OrgID, OrgKind: devices.OrgKind(row.OrgKind), Role: devices.Role(row.Role),
+	return devices.WebSession{Actor: devices.Actor{OrgID: row.OrgID, OrgKind: devices.OrgKind(row.OrgKind), Role: devices.Role(row.Role),
 		TokenID: row.TokenID, TokenExpiresAt: utcPtr(row.TExpiresAt)}, CSRF: row.CSRF, ExpiresAt: row.ExpiresAt.UTC()}, nil
 }
 
