@@ -32,6 +32,10 @@ func TestLayering(t *testing.T) {
 		// domain interface, never the store; mochi stays in it.
 		{mod + "internal/broker", []string{mod + "internal/store", "gorm.io", "github.com/gin-gonic"}},
 		{mod + "internal/httpapi", []string{"github.com/mochi-mqtt", "github.com/eclipse/paho.mqtt.golang"}},
+		// The dashboard is a client of the domain, as the API is: no store,
+		// no gorm; plain net/http, so no gin either.
+		{mod + "internal/web", []string{mod + "internal/store", "gorm.io", "github.com/gin-gonic", "github.com/mochi-mqtt",
+			"github.com/eclipse/paho.mqtt.golang"}},
 		{mod + "devices", []string{"github.com/mochi-mqtt", "github.com/eclipse/paho.mqtt.golang"}},
 	}
 	for _, r := range rules {

@@ -73,6 +73,10 @@ func New(reg devices.Registry, log *slog.Logger, cfg Config, promReg *prometheus
 	e.NoRoute(func(c *gin.Context) {
 		if p := c.Request.URL.Path; s.cfg.UI != nil && !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/feeds/") &&
 			!strings.HasPrefix(p, "/broker/") {
+			// gin has set 404 for an unmatched route; the dashboard
+			// answers for itself, and a handler that never calls
+			// WriteHeader means 200.
+			c.Status(http.StatusOK)
 			s.cfg.UI.ServeHTTP(c.Writer, c.Request)
 			return
 		}
