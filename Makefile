@@ -28,8 +28,11 @@ fmt:
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# -artifacts keeps what failing tests save under test-output/_artifacts (the
+# browser tests' screenshots).
 test: lint
-	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+	@mkdir -p test-output
+	$(GO) test -race -count=1 -timeout 10m -artifacts -outputdir $(CURDIR)/test-output $(PKGS)
 
 test-short:
 	$(GO) test -count=1 $(PKGS)

@@ -71,9 +71,11 @@
       .then(function (d) { drawChart(el, d); })
       .catch(function (err) { el.textContent = "The chart could not be loaded (" + err.message + ")."; el.dataset.drawn = "error"; });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", loadChart);
-  } else {
+  // Deferred scripts run in order before DOMContentLoaded, and uPlot's
+  // comes after this one: draw once they all have.
+  if (document.readyState === "complete") {
     loadChart();
+  } else {
+    document.addEventListener("DOMContentLoaded", loadChart);
   }
 })();
