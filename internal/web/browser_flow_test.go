@@ -68,6 +68,9 @@ func TestBrowser(t *testing.T) {
 		}
 		c.wantText("main", "drift")
 		c.keep("device-page")
+		for _, p := range []string{"/", "/venues", "/venues/" + f.venueA, href} {
+			c.usable(p)
+		}
 
 		// 7. A second tenant finds none of it.
 		b := newChrome(t, s.srv.URL)

@@ -184,3 +184,22 @@ func (c *chrome) keep(name string) {
 		c.screenshot(name)
 	}
 }
+
+// usable checks what the issue asks of every page: each visible form
+// field has a label, and at 375 px wide nothing makes the page scroll
+// sideways (tables scroll inside their own box).
+func (c *chrome) usable(path string) {
+	c.t.Helper()
+	c.run("narrow the window to 375 px", chromedp.EmulateViewport(375, 800))
+	defer c.run("widen the window", chromedp.EmulateViewport(1280, 900))
+	c.open(path)
+	unlabelled := eval[[]string](c, `[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+		.filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map(e => e.name || e.id || e.outerHTML)`)
+	if len(unlabelled) > 0 {
+		c.t.Errorf("%s: fields without a label: %v", path, unlabelled)
+	}
+	if w := eval[int](c, `document.documentElement.scrollWidth`); w > 375 {
+		c.screenshot("narrow" + strings.ReplaceAll(path, "/", "_"))
+		c.t.Errorf("%s is %d px wide at 375 px", path, w)
+	}
+}
