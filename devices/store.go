@@ -121,6 +121,7 @@ type Registry interface {
 	ReadingHistory
 	AlertStore
 	SilenceStore
+	CoverageStore
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 }
