@@ -572,12 +572,14 @@ func (s *Store) RaiseSilent(ctx context.Context, now time.Time, thermometer, ele
 				}
 				var institute *string
 				if c.Kind == string(devices.DeviceThermometer) {
-					var inst []*string
-					if err := tx.Model(&thermometerRow{}).Where("id = ?", c.DeviceID).Pluck("institute_id", &inst).Error; err != nil {
+					// Scanned through a struct: a NULL institute (none
+					// assigned) cannot be plucked into a string.
+					var th []struct{ InstituteID *string }
+					if err := tx.Model(&thermometerRow{}).Select("institute_id").Where("id = ?", c.DeviceID).Find(&th).Error; err != nil {
 						return err
 					}
-					if len(inst) == 1 {
-						institute = inst[0]
+					if len(th) == 1 {
+						institute = th[0].InstituteID
 					}
 				}
 				stamp := s.now()

@@ -118,12 +118,14 @@ func TestDriftAlerts(t *testing.T) {
 // for more than a day, and a lift quiet for more than 15 minutes, get one
 // silent alert each (however often the job runs); a device without a
 // credential is not watched; the alert resolves when the device reports.
+// thermA2 has no institute: its alert names none (a NULL there once
+// failed the whole run).
 func TestSilentDevices(t *testing.T) {
 	t.Parallel()
 	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
 		w := newWorld(t, st)
 		ctx := w.ctx
-		for _, id := range []string{w.thermA.ID, w.elevA.ID} {
+		for _, id := range []string{w.thermA.ID, w.thermA2.ID, w.elevA.ID} {
 			if _, _, err := st.IssueDeviceSecret(ctx, w.adminA, id); err != nil {
 				t.Fatal(err)
 			}
@@ -140,14 +142,14 @@ func TestSilentDevices(t *testing.T) {
 			}
 			return rep
 		}
-		if rep := run(t0.Add(20 * time.Minute)); rep.Watched != 2 || rep.Silent != 0 {
-			t.Errorf("after 20 min: %+v, want 2 watched, none silent", rep)
+		if rep := run(t0.Add(20 * time.Minute)); rep.Watched != 3 || rep.Silent != 0 {
+			t.Errorf("after 20 min: %+v, want 3 watched, none silent", rep)
 		}
 		if rep := run(t0.Add(30 * time.Minute)); rep.Silent != 1 || rep.Raised != 1 {
 			t.Errorf("after 30 min: %+v, want the lift silent", rep)
 		}
-		if rep := run(t0.Add(25 * time.Hour)); rep.Silent != 2 || rep.Raised != 1 {
-			t.Errorf("after 25 h: %+v, want both silent, the thermometer newly", rep)
+		if rep := run(t0.Add(25 * time.Hour)); rep.Silent != 3 || rep.Raised != 2 {
+			t.Errorf("after 25 h: %+v, want all three silent, the thermometers newly", rep)
 		}
 		if rep := run(t0.Add(26 * time.Hour)); rep.Raised != 0 {
 			t.Errorf("a second run raised %d more", rep.Raised)
@@ -157,8 +159,13 @@ func TestSilentDevices(t *testing.T) {
 			t.Fatal(err)
 		}
 		open, _, _ := st.ListAlerts(ctx, w.reg, devices.AlertFilter{Kind: devices.AlertSilent, State: devices.AlertOpen}, devices.Page{})
-		if len(open) != 1 || open[0].DeviceID != w.thermA.ID {
-			t.Errorf("open silent alerts after the lift reported: %+v, want the thermometer's only", open)
+		if len(open) != 2 || open[0].DeviceID == w.elevA.ID || open[1].DeviceID == w.elevA.ID {
+			t.Errorf("open silent alerts after the lift reported: %+v, want the thermometers' only", open)
+		}
+		for _, al := range open {
+			if (al.DeviceID == w.thermA2.ID) != (al.InstituteID == nil) {
+				t.Errorf("silent alert of %s names institute %v", al.DeviceID, al.InstituteID)
+			}
 		}
 	})
 }
