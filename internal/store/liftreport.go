@@ -155,6 +155,10 @@ func (f *filing) file() error {
 			if err := f.urgent(failed, governing); err != nil {
 				return err
 			}
+			// The report row went in before the task it caused.
+			if err := f.tx.Model(&reportRow{}).Where("id = ?", r.ID).Update("urgent_task_id", *r.UrgentTaskID).Error; err != nil {
+				return err
+			}
 		}
 	} else if len(r.Failed()) == 0 {
 		if err := f.clear(); err != nil {

@@ -90,6 +90,9 @@ func TestLiftReports(t *testing.T) {
 		if err != nil || len(got.Items) != 31 || len(got.Evidence) != 1 || got.Evidence[0].SHA256 != sha {
 			t.Errorf("GetReport = %d items, %d evidence, %v", len(got.Items), len(got.Evidence), err)
 		}
+		if got.UrgentTaskID == nil || *got.UrgentTaskID != *failed.UrgentTaskID {
+			t.Errorf("the stored report names urgent task %v, want %s", got.UrgentTaskID, *failed.UrgentTaskID)
+		}
 		if _, err := st.GetReport(ctx, w.adminB, failed.ID); err == nil {
 			t.Error("operator B reads the report")
 		}
