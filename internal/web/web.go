@@ -302,6 +302,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusForbidden, err.Error()
 	case errors.Is(err, devices.ErrConflict), errors.Is(err, devices.ErrPreconditionFailed):
 		status, msg = http.StatusConflict, err.Error()
+	case errors.Is(err, devices.ErrIdempotencyKeyReused):
+		status, msg = http.StatusUnprocessableEntity, "This form was already sent with different values. Reload the page to start a new one."
 	case errors.Is(err, devices.ErrUnauthenticated):
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
