@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ type chrome struct {
 	t    *testing.T
 	ctx  context.Context
 	base string
+	name string // who drives it, for screenshot names
 }
 
 // chromiumPath finds the browser: CHROMIUM if set, else chromium on
@@ -43,7 +45,7 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-func newChrome(t *testing.T, base string) *chrome {
+func newChrome(t *testing.T, base, name string) *chrome {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -58,7 +60,7 @@ func newChrome(t *testing.T, base string) *chrome {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	c := &chrome{t: t, ctx: ctx, base: base}
+	c := &chrome{t: t, ctx: ctx, base: base, name: name}
 	t.Cleanup(func() {
 		if t.Failed() {
 			c.screenshot("failure")
@@ -81,7 +83,7 @@ func (c *chrome) screenshot(name string) {
 		c.t.Logf("screenshot: %v", err)
 		return
 	}
-	path := filepath.Join(c.t.ArtifactDir(), name+".png")
+	path := filepath.Join(c.t.ArtifactDir(), c.name+"-"+name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		c.t.Logf("screenshot: %v", err)
 		return
@@ -173,7 +175,9 @@ func (c *chrome) waitFor(what, expr string) {
 func (c *chrome) fill(fields map[string]string) {
 	c.t.Helper()
 	for sel, v := range fields {
-		c.run("fill "+sel, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), v))
+		q, _ := json.Marshal(sel)
+		c.run("fill "+sel, chromedp.Evaluate[chromedp.Void](`document.querySelector(`+string(q)+`).value = ""`),
+			chromedp.SendKeys(chromedp.CSS(sel), v))
 	}
 }
 
