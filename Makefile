@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 PKGS     := ./...
 
-.PHONY: all build run test test-short vet fmt lint fuzz bench clean web-vendor
+.PHONY: all build run test test-short vet fmt lint fuzz bench bench-ingest clean web-vendor
 
 all: build
 
@@ -48,6 +48,12 @@ fuzz:
 
 bench:
 	./scripts/bench.sh
+
+# The MQTT ingest end to end (simulator -> broker -> calibd -> PostgreSQL),
+# DURATION seconds per run (default 60; DURATION=10 for a smoke run). See
+# docs/BENCHMARKS.md, "Ingest benchmark".
+bench-ingest:
+	./scripts/bench-ingest.sh
 
 clean:
 	rm -rf $(BIN)

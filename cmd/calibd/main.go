@@ -1,6 +1,6 @@
 // Command calibd runs the calibration-scheduling and device-registry
 // service. Subcommands: serve (default), migrate [up|status], token create,
-// version.
+// broker export, simulate, version.
 package main
 
 import (
@@ -49,6 +49,9 @@ Usage:
                                           write a Mosquitto password file of every current
                                           device login (and the ingest's, from MQTT_PASSWORD)
                                           and the ACL that keeps devices to their own topics
+  calibd simulate [flags]                 publish a simulated fleet of devices over MQTT (or
+                                          provision one through the API, or count what a broker
+                                          delivers); calibd simulate -h lists the flags
   calibd version                          print the version
 
 Configuration comes from environment variables; see README.md.
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(ctx, cfg, log, args, stdout)
 	case "broker":
 		return brokerExport(ctx, cfg, log, args, getenv, stdout)
+	case "simulate":
+		return simulateCmd(ctx, args, getenv, log, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
