@@ -36,7 +36,24 @@ type Authenticator interface {
 type Config struct {
 	// Addr is the TCP listen address; 127.0.0.1:0 picks a free port.
 	Addr string
+	// IngestWindow is how many QoS 1 messages the broker sends calibd's
+	// ingest before it waits for acknowledgements (DefaultIngestWindow
+	// when zero). The ingest speaks MQTT 3.1.1, which has no receive
+	// maximum, and mochi then sends a subscriber everything at once and
+	// drops what no longer fits its write buffer: measured losing 173,000
+	// messages of a 10,000-device burst. (mochi's own send quota does not
+	// help: a message it holds back and sends later is no longer tracked,
+	// so its acknowledgement never frees the quota and the flow stops.)
+	// Instead, a device's message waits, in that device's connection,
+	// until the ingest has fewer than the window unacknowledged: the
+	// device already has its PUBACK, and its next message is read when
+	// the ingest catches up, which is backpressure all the way back.
+	IngestWindow int
 }
+
+// DefaultIngestWindow is Config.IngestWindow's default: the in-flight
+// window the README asks of Mosquitto for lossless operation.
+const DefaultIngestWindow = 1000
 
 // Broker is a running embedded broker.
 type Broker struct {
@@ -52,8 +69,17 @@ func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
 		return nil, fmt.Errorf("broker: ingest password: %w", err)
 	}
 	br := &Broker{ingestPassword: base64.RawURLEncoding.EncodeToString(b)}
-	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log})
-	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), log: log}, nil); err != nil {
+	window := cfg.IngestWindow
+	if window <= 0 {
+		window = DefaultIngestWindow
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	// A client's write buffer is allocated at connect: sized for the
+	// ingest's window (and acknowledgements), not mochi's 8,192, which
+	// cost every idle device connection 64 KiB.
+	caps.MaximumClientWritesPending = int32(window + 256)
+	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log, Capabilities: caps})
+	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), slots: make(chan struct{}, window), log: log}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	br.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr})
@@ -82,13 +108,58 @@ type authHook struct {
 	mqtt.HookBase
 	auth           Authenticator
 	ingestPassword []byte
-	log            *slog.Logger
+	// slots holds one token per message sent to the ingest and not yet
+	// acknowledged (Config.IngestWindow).
+	slots chan struct{}
+	log   *slog.Logger
 }
 
 func (h *authHook) ID() string { return "calibd-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnQosPublish, mqtt.OnQosComplete, mqtt.OnQosDropped},
+		[]byte{b})
+}
+
+// ingestSlotWait bounds how long a message waits for the ingest's window;
+// past it the message goes anyway (and is logged), so a miscount can slow
+// the broker but never stall it.
+const ingestSlotWait = 30 * time.Second
+
+// OnQosPublish runs in the publishing device's connection when mochi hands
+// a QoS 1 message to a subscriber: for the ingest it waits for a slot of
+// the window. Redeliveries (Dup) already hold theirs.
+func (h *authHook) OnQosPublish(cl *mqtt.Client, pk packets.Packet, _ int64, _ int) {
+	if string(cl.Properties.Username) != IngestUser || pk.FixedHeader.Type != packets.Publish || pk.FixedHeader.Dup {
+		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+	case <-time.After(ingestSlotWait):
+		h.log.Warn("the ingest's window stayed full; sending anyway", "window", cap(h.slots), "waited", ingestSlotWait)
+	}
+}
+
+// OnQosComplete: the ingest acknowledged a message; its slot is free.
+func (h *authHook) OnQosComplete(cl *mqtt.Client, pk packets.Packet) {
+	if string(cl.Properties.Username) == IngestUser && pk.FixedHeader.Type == packets.Puback {
+		h.release()
+	}
+}
+
+// OnQosDropped: a message to the ingest was dropped (expired, or its
+// session cleared); its slot is free.
+func (h *authHook) OnQosDropped(cl *mqtt.Client, _ packets.Packet) {
+	if string(cl.Properties.Username) == IngestUser {
+		h.release()
+	}
+}
+
+func (h *authHook) release() {
+	select {
+	case <-h.slots:
+	default: // one sent without a slot (see ingestSlotWait)
+	}
 }
 
 func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {

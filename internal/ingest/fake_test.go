@@ -137,6 +137,7 @@ type fakeMsg struct {
 	store         *fakeStore
 	acks          atomic.Int32
 	ackedUnstored atomic.Int32
+	onAck         func(*fakeMsg) // when set, called instead of checking the store
 }
 
 func (m *fakeMsg) Duplicate() bool   { return false }
@@ -147,6 +148,10 @@ func (m *fakeMsg) MessageID() uint16 { return uint16(m.seq) }
 func (m *fakeMsg) Payload() []byte   { return m.payload }
 func (m *fakeMsg) Ack() {
 	m.acks.Add(1)
+	if m.onAck != nil {
+		m.onAck(m)
+		return
+	}
 	if !m.store.has(m.id, m.seq) {
 		m.ackedUnstored.Add(1)
 	}

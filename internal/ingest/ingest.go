@@ -13,18 +13,22 @@
 //     out of range, wrong device kind) becomes a dead letter, committed and
 //     acknowledged with its batch, so bad input never stalls the stream.
 //
-// Backpressure. With SetOrderMatters(false) paho calls the handler in a
-// goroutine of its own per message, so a handler waiting on a full queue
-// does not stop paho's reader (pings and acks keep flowing). What bounds
-// the waiting handlers is the broker's in-flight window: it sends a client
-// at most that many unacknowledged QoS 1 messages (Mosquitto
-// max_inflight_messages, 20 by default; the MQTT 5 receive maximum), and
-// since we acknowledge only after commit, a slow store stops the broker
-// sending. Further messages wait in the broker's session queue, never
-// dropped by us; the broker's own queue limit (Mosquitto
-// max_queued_messages, 1000 by default) must be raised for lossless
-// operation. The same window caps how many messages can be in our queue
-// and batches at once, so batches larger than it need a larger window.
+// Backpressure. What bounds the messages calibd holds is the broker's
+// in-flight window: it sends a client at most that many unacknowledged
+// QoS 1 messages (Mosquitto max_inflight_messages, 20 by default; the
+// embedded broker's send quota, broker.Config.IngestWindow), and since we
+// acknowledge only after commit, a slow store stops the broker sending.
+// Acknowledgements go out in delivery order (acker): Mosquitto refills
+// its whole window on an out-of-order one, which defeats the bound.
+// paho calls the handler for one message at a time, in delivery order
+// (SetOrderMatters(true)); it only queues, and the queue (INGEST_QUEUE)
+// must hold the window, because a handler waiting on a full queue stops
+// paho reading from the broker. Further messages wait in the broker's
+// session queue, never dropped by us; the broker's own queue limit
+// (Mosquitto max_queued_messages, 1000 by default) must be raised for
+// lossless operation. The window also caps how many messages can be in
+// our queue and batches at once, so batches larger than it need a larger
+// window.
 //
 // Only this package imports paho (STYLE.md §2).
 package ingest
@@ -143,6 +147,7 @@ func Filters(group string) []string {
 type delivery struct {
 	msg      paho.Message
 	received time.Time
+	seq      uint64 // delivery order, for the acker
 }
 
 // Ingest is a running ingest: a paho client and its workers.
@@ -154,6 +159,11 @@ type Ingest struct {
 	client paho.Client
 
 	queue chan delivery
+	// seq numbers deliveries (only the handler writes it: paho calls it
+	// for one message at a time); acks releases their acknowledgements in
+	// that order.
+	seq  uint64
+	acks *acker
 	// intake guards closing the queue: handlers send under its read lock
 	// while intakeClosed is false.
 	intake       sync.RWMutex
@@ -175,6 +185,7 @@ type Ingest struct {
 
 	storeWarn *sometimes
 	letterLog *sometimes
+	fullWarn  *sometimes
 }
 
 // Start starts the workers and connects to the broker. It does not wait
@@ -203,7 +214,7 @@ func Start(ctx context.Context, cfg Config, store devices.ReadingStore, log *slo
 		SetPassword(i.cfg.Password).
 		SetCleanSession(false).
 		SetAutoAckDisabled(true).
-		SetOrderMatters(false).
+		SetOrderMatters(true).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
@@ -250,6 +261,7 @@ func newIngest(cfg Config, store devices.ReadingStore, log *slog.Logger, reg pro
 		ready:      make(chan struct{}),
 		storeWarn:  newSometimes(10 * time.Second),
 		letterLog:  newSometimes(10 * time.Second),
+		fullWarn:   newSometimes(10 * time.Second),
 	}
 	m, err := newMetrics(reg, func() float64 { return float64(len(i.queue)) }, func() float64 {
 		if i.Connected() {
@@ -261,6 +273,7 @@ func newIngest(cfg Config, store devices.ReadingStore, log *slog.Logger, reg pro
 		return nil, err
 	}
 	i.m = m
+	i.acks = newAcker(func(d time.Duration) { m.ackLatency.Observe(d.Seconds()) })
 	i.workCtx, i.cancelWork = context.WithCancel(context.Background())
 	return i, nil
 }
@@ -419,15 +432,28 @@ func (i *Ingest) onReconnecting(paho.Client, *paho.ClientOptions) {
 // for the broker to redeliver to the next session.
 func (i *Ingest) onMessage(_ paho.Client, msg paho.Message) {
 	i.m.received.Inc()
-	d := delivery{msg: msg, received: time.Now()}
+	i.seq++
+	d := delivery{msg: msg, received: time.Now(), seq: i.seq}
 	i.intake.RLock()
 	defer i.intake.RUnlock()
 	if i.intakeClosed {
+		i.acks.skip(d.seq)
 		return
 	}
 	select {
 	case i.queue <- d:
-	case <-i.stopIntake:
+	default:
+		// Full: wait. paho reads nothing more from the broker meanwhile
+		// (pings included), so the queue must hold the broker's window.
+		if ok, _ := i.fullWarn.allow(time.Now()); ok {
+			i.log.Warn("ingest queue full; waiting for the store (raise INGEST_QUEUE above the broker's in-flight window)",
+				"queue", cap(i.queue))
+		}
+		select {
+		case i.queue <- d:
+		case <-i.stopIntake:
+			i.acks.skip(d.seq)
+		}
 	}
 }
 

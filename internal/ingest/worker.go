@@ -120,10 +120,7 @@ func (i *Ingest) process(batch []delivery) {
 				"in_batch", len(res.letters), "suppressed", suppressed)
 		}
 	}
-	for _, d := range batch {
-		d.msg.Ack()
-		i.m.ackLatency.Observe(time.Since(d.received).Seconds())
-	}
+	i.acks.done(batch)
 }
 
 // commitResult is what a batch's commit did. stored adds up over attempts:
