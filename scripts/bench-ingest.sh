@@ -39,11 +39,14 @@
 #                      device, logged in as the device (default; the embedded broker needs
 #                      that), K = the fleet multiplexed over K anonymous connections
 #   BENCH_NOISE        check noise σ in °C                   (default 0.02; see the docs)
+#   BENCH_WINDOW       Mosquitto max_inflight_messages        (default 5000; the embedded
+#                      broker's is MQTT_EMBEDDED_WINDOW, passed through as set)
 #   BENCH_PROBE_EVERY  out-of-tolerance injection interval   (default 1s)
 #   BENCH_DRAIN        seconds calibd may drain after a run  (default 2 × DURATION, at least 30)
 #   BENCH_PG           PostgreSQL server URL, loopback       (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_OUT          where logs and results go             (default bin/bench-ingest)
 #   BENCH_KEEP_DB=1    keep the database afterwards (its name is printed)
+#   BENCH_PPROF=1      serve calibd's pprof and save a CPU profile of each overdriven run
 #   MOSQUITTO          the mosquitto binary                  (default: from PATH, else /usr/sbin/mosquitto)
 #   INGEST_WORKERS, INGEST_BATCH, INGEST_QUEUE, DB_MAX_CONNS reach calibd as set.
 set -euo pipefail
@@ -54,6 +57,7 @@ DEVICES=${BENCH_DEVICES:-10000}
 FIXED_RATE=${BENCH_RATE:-10000}
 CONNECTIONS=${BENCH_CONNECTIONS:-0}
 NOISE=${BENCH_NOISE:-0.02}
+WINDOW=${BENCH_WINDOW:-5000}
 PROBE_EVERY=${BENCH_PROBE_EVERY:-1s}
 DRAIN=${BENCH_DRAIN:-$(( 2 * DURATION > 30 ? 2 * DURATION : 30 ))}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
@@ -130,7 +134,7 @@ free_port() { # below the ephemeral range (32768 and up), which the fleet's conn
   done
   die "no free port found"
 }
-MPORT=$(free_port); HPORT=$(free_port); EPORT=$(free_port); CPORT=$(free_port)
+MPORT=$(free_port); HPORT=$(free_port); EPORT=$(free_port); CPORT=$(free_port); PPORT=$(free_port)
 API="http://127.0.0.1:$HPORT"
 MQ="tcp://127.0.0.1:$MPORT"
 EMB="tcp://127.0.0.1:$EPORT"
@@ -152,7 +156,7 @@ start_mosquitto() {
   cat >"$OUT/mosquitto.conf" <<EOF
 listener $MPORT 127.0.0.1
 allow_anonymous true
-max_inflight_messages 1000
+max_inflight_messages $WINDOW
 max_queued_messages 100000
 persistence false
 log_dest stderr
@@ -168,7 +172,7 @@ start_calibd() { # mosquitto | embedded
   local mqtt=(MQTT_URL="$MQ")
   [ "$1" = mosquitto ] || mqtt=(MQTT_URL= MQTT_EMBEDDED_ADDR="127.0.0.1:$EPORT")
   env DATABASE_URL="$DBURL" HTTP_ADDR="127.0.0.1:$HPORT" CALIBD_BOOTSTRAP_TOKEN="$BOOT" MQTT_CLIENT_ID="$CLIENT_ID" \
-    "${mqtt[@]}" LOG_LEVEL=warn MIGRATE_ON_START=false \
+    "${mqtt[@]}" LOG_LEVEL=warn MIGRATE_ON_START=false PPROF_ADDR="${BENCH_PPROF:+127.0.0.1:$PPORT}" \
     SCHEDULE_PLAN=off SCHEDULE_VISITS=off SCHEDULE_OVERDUE=off SCHEDULE_LIFTS=off SCHEDULE_SILENT=off \
     "$BIN" serve >>"$OUT/calibd-$1.log" 2>&1 &
   CALIBD_PID=$! CALIBD_MODE=$1
@@ -297,6 +301,11 @@ overdriven() {
   BG_PIDS="$BG_PIDS $spid"
   wait_for 120 "the fleet to connect" in_log "$OUT/$label.log" "fleet connected"
   sleep "$WARM"
+  # BENCH_PPROF=1: a CPU profile of calibd while overdriven (go tool pprof).
+  if [ -n "${BENCH_PPROF:-}" ]; then
+    curl -s -m $((DURATION + 30)) -o "$OUT/$label.cpu.pprof" \
+      "http://127.0.0.1:$PPORT/debug/pprof/profile?seconds=$((DURATION > 4 ? DURATION - 3 : 1))" &
+  fi
   s1=$(metric calibd_ingest_messages_stored_total) t1=$(now)
   wait "$spid"
   s2=$(metric calibd_ingest_messages_stored_total) t2=$(now) c1=$(cpu_ticks "$CALIBD_PID")
@@ -441,7 +450,7 @@ discarded() { # a run's loss, when its backlog was discarded
 conns_text="one MQTT connection per device"
 [ "$CONNECTIONS" = 0 ] || conns_text="the fleet over $CONNECTIONS anonymous connections to Mosquitto, one per device to the embedded broker"
 ingest_env=""
-for v in INGEST_WORKERS INGEST_BATCH INGEST_QUEUE DB_MAX_CONNS; do
+for v in INGEST_WORKERS INGEST_BATCH INGEST_QUEUE DB_MAX_CONNS MQTT_EMBEDDED_WINDOW; do
   [ -z "${!v:-}" ] || ingest_env="$ingest_env $v=${!v}"
 done
 row() { echo "| $1 | $2 | $3 | $4 |"; }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -152,6 +153,22 @@ func (a *App) Run(ctx context.Context) error {
 		a.housekeeping(hctx, time.Hour)
 	}()
 	a.jobs.Start()
+	if a.cfg.PprofAddr != "" {
+		// Profiling for whoever runs the benchmarks: on its own listener,
+		// never on the public one.
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Addr: a.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ps.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Warn("pprof listener", "error", err)
+			}
+		}()
+		defer ps.Close()
+		a.log.Info("pprof is serving", "addr", a.cfg.PprofAddr)
+	}
 	a.log.Info("calibd is serving", "url", "http://"+a.Addr())
 	var serveErr error
 	select {
@@ -192,11 +209,11 @@ func startMQTT(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 		CAFile: cfg.MQTTCAFile}
 	if cfg.MQTTURL == "" {
 		blog := log.With("component", "broker")
-		b, err := broker.Start(broker.Config{Addr: cfg.MQTTEmbeddedAddr}, st, blog)
+		b, err := broker.Start(broker.Config{Addr: cfg.MQTTEmbeddedAddr, IngestWindow: cfg.MQTTEmbeddedWin}, st, blog)
 		if err != nil && cfg.MQTTEmbeddedAddr == config.DefaultMQTTEmbeddedAddr {
 			log.Warn("the embedded MQTT broker's port is taken (another broker on this host?); using a free port instead; "+
 				"set MQTT_URL to use that broker, or MQTT_EMBEDDED_ADDR", "addr", cfg.MQTTEmbeddedAddr, "error", err)
-			b, err = broker.Start(broker.Config{Addr: "127.0.0.1:0"}, st, blog)
+			b, err = broker.Start(broker.Config{Addr: "127.0.0.1:0", IngestWindow: cfg.MQTTEmbeddedWin}, st, blog)
 		}
 		if err != nil {
 			return nil, err

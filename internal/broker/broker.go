@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -53,7 +54,7 @@ type Config struct {
 
 // DefaultIngestWindow is Config.IngestWindow's default: the in-flight
 // window the README asks of Mosquitto for lossless operation.
-const DefaultIngestWindow = 1000
+const DefaultIngestWindow = 2000
 
 // Broker is a running embedded broker.
 type Broker struct {
@@ -78,6 +79,12 @@ func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
 	// ingest's window (and acknowledgements), not mochi's 8,192, which
 	// cost every idle device connection 64 KiB.
 	caps.MaximumClientWritesPending = int32(window + 256)
+	// A device's message enters the ingest's in-flight store before it
+	// waits for a slot, so that store holds the window plus one message
+	// per waiting device; mochi drops beyond MaximumInflight (8,192 by
+	// default: 75,000 messages lost with 10,000 devices), so take the
+	// protocol's most.
+	caps.MaximumInflight = math.MaxUint16
 	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log, Capabilities: caps})
 	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), slots: make(chan struct{}, window), log: log}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)

@@ -33,6 +33,7 @@ type Config struct {
 	BrokerAuthToken  string        // BROKER_AUTH_TOKEN: bearer token an external broker's auth hook sends; empty disables /broker/*
 	MQTTURL          string        // MQTT_URL: tcp:// or ssl:// broker; empty → the embedded broker
 	MQTTEmbeddedAddr string        // MQTT_EMBEDDED_ADDR: where the embedded broker listens
+	MQTTEmbeddedWin  int           // MQTT_EMBEDDED_WINDOW: messages the embedded broker sends the ingest before waiting for acknowledgements
 	MQTTClientID     string        // MQTT_CLIENT_ID: stable and unique per replica
 	MQTTUsername     string        // MQTT_USERNAME: the ingest's login on an external broker
 	MQTTPassword     string        // MQTT_PASSWORD (secret)
@@ -72,6 +73,9 @@ type Config struct {
 	WebSessionTTL    time.Duration
 	WebIdleTimeout   time.Duration
 	WebSecureCookies bool
+	// PprofAddr (PPROF_ADDR) serves net/http/pprof on its own loopback
+	// listener, for profiling; empty (the default) serves none.
+	PprofAddr string
 }
 
 // Production reports whether ENV=production.
@@ -126,6 +130,7 @@ func Load(getenv func(string) string) (Config, error) {
 		BrokerAuthToken:  getenv("BROKER_AUTH_TOKEN"),
 		MQTTURL:          str("MQTT_URL", ""),
 		MQTTEmbeddedAddr: str("MQTT_EMBEDDED_ADDR", DefaultMQTTEmbeddedAddr),
+		MQTTEmbeddedWin:  int(num("MQTT_EMBEDDED_WINDOW", 2000)),
 		MQTTClientID:     str("MQTT_CLIENT_ID", defaultClientID()),
 		MQTTUsername:     getenv("MQTT_USERNAME"),
 		MQTTPassword:     getenv("MQTT_PASSWORD"),
@@ -154,6 +159,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxLiftCycleDays: int(num("MAX_EXTENDED_CYCLE_DAYS", 45)),
 		WebSessionTTL:    dur("WEB_SESSION_TTL", 8*time.Hour),
 		WebIdleTimeout:   dur("WEB_IDLE_TIMEOUT", time.Hour),
+		PprofAddr:        str("PPROF_ADDR", ""),
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {
 		b, err := strconv.ParseBool(v)
