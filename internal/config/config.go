@@ -137,7 +137,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MQTTCAFile:       str("MQTT_CA_FILE", ""),
 		IngestWorkers:    int(num("INGEST_WORKERS", 2)),
 		IngestQueue:      int(num("INGEST_QUEUE", 10000)),
-		IngestBatch:      int(num("INGEST_BATCH", 500)),
+		IngestBatch:      int(num("INGEST_BATCH", 1000)),
 		AuthCacheTTL:     dur("AUTH_CACHE_TTL", 5*time.Second),
 		MaxBodyBytes:     num("MAX_BODY_BYTES", 1<<20),
 		MaxImportBytes:   num("MAX_IMPORT_BYTES", 32<<20),

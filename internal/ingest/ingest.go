@@ -55,7 +55,7 @@ import (
 const (
 	DefaultQueueSize  = 10000
 	DefaultWorkers    = 2
-	DefaultBatchSize  = 500
+	DefaultBatchSize  = 1000
 	DefaultBatchWait  = 50 * time.Millisecond
 	DefaultShareGroup = "calibd"
 )
