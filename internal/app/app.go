@@ -78,7 +78,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		if cfg.BootstrapToken == "" {
 			fmt.Fprintf(out, "\nFirst start: created the regulator organization and its admin token.\n"+
 				"It is shown only this once; keep it safe:\n\n    %s\n\n"+
-				"Use it as 'Authorization: Bearer <token>'. Lost it? Run 'calibd token create --org <id>'.\n\n", secret)
+				"Sign in with it at http://%s/ (the dashboard), or use it as 'Authorization: Bearer <token>'.\n"+
+				"Lost it? Run 'calibd token create --org <id>'.\n\n", secret, cfg.HTTPAddr)
 		}
 		log.Info("bootstrap regulator organization and admin token created")
 	}

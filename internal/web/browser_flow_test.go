@@ -139,7 +139,7 @@ func TestBrowser(t *testing.T) {
 			pages       []string
 		}{
 			{"firm", f.firm, []string{"/lifts", "/agreements", "/reports"}},
-			{"regulator", f.reg, []string{"/coverage", "/alerts", "/deferrals", "/devices"}},
+			{"regulator", f.reg, []string{"/coverage", "/alerts", "/deferrals", "/devices", "/organizations", "/organizations/" + f.opAID}},
 		} {
 			r := newChrome(t, s.srv.URL, who.name)
 			r.signIn(who.token)

@@ -29,6 +29,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /devices/{id}/chart.json", s.authed(s.deviceChart))
 	s.mux.HandleFunc("GET /results/{id}/certificate.pdf", s.authed(s.certificatePDF))
 
+	s.mux.HandleFunc("GET /organizations", s.authed(s.orgs))
+	s.mux.HandleFunc("POST /organizations", s.authed(s.createOrg))
+	s.mux.HandleFunc("GET /organizations/{id}", s.authed(s.org))
+	s.mux.HandleFunc("POST /organizations/{id}/tokens", s.authed(s.issueToken))
+	s.mux.HandleFunc("POST /organizations/{id}/tokens/{token}/revoke", s.authed(s.revokeToken))
+
 	s.instituteRoutes()
 	s.liftRoutes()
 	s.regulatorRoutes()

@@ -239,10 +239,14 @@ func nav(a devices.Actor, path string) []navItem {
 		add("/reports", "Inspection reports")
 		add("/alerts", "Alerts")
 	case devices.KindRegulator:
+		add("/organizations", "Organizations")
 		add("/coverage", "Coverage")
 		add("/alerts", "Alerts")
 		add("/deferrals", "Deferrals")
 		add("/devices", "Devices")
+	}
+	if a.OrgKind != devices.KindRegulator && a.Role == devices.RoleAdmin {
+		add("/organizations/"+a.OrgID, "Your organization")
 	}
 	return items
 }
