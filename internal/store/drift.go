@@ -239,7 +239,7 @@ func (o *driftOutcome) judge(v devices.DriftVerdict, at time.Time, e float64, pa
 		if v.CUSUM {
 			why = append(why, fmt.Sprintf("CUSUM C+ %.3f / C− %.3f beyond %.3f °C", v.CUSUMHigh, v.CUSUMLow, v.CUSUMLimit))
 		}
-		o.hits.add(devices.AlertDrift, at, strings.Join(why, "; ")+fmt.Sprintf(" (σ %.3f °C, %s)", par.sigma, par.source), nil)
+		o.hits.add(devices.AlertDrift, at, strings.Join(why, "; ")+fmt.Sprintf(" (σ %.3f °C; %s)", par.sigma, par.source), nil)
 	}
 	if v.PredictsCrossingBefore(due) {
 		o.hits.add(devices.AlertPredictedDrift, at, fmt.Sprintf("|e| forecast to reach MPE − U = %.3f °C on %s, before the next calibration due %s: %s",
@@ -455,20 +455,20 @@ func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, 
 // alarms on the device's ordinary bias. A calibration with no spread at
 // all gives no σ (nil: the default applies).
 func calibrationParams(d devices.CalibrationData, source string, defaultSigma float64) (sigma, u *float64, why string) {
-	var parts []string
+	parts := []string{source}
 	if v, df := d.Repeatability(); df > 0 && v > 0 {
 		v = max(v, defaultSigma/2)
 		sigma = &v
-		parts = append(parts, fmt.Sprintf("σ %.3f °C from %d degrees of freedom", v, df))
+		parts = append(parts, fmt.Sprintf("repeatability over %d degrees of freedom", df))
 	}
 	if v := d.ExpandedUncertainty(); v > 0 {
 		u = &v
 		parts = append(parts, fmt.Sprintf("U %.3f °C", v))
 	}
-	if len(parts) == 0 {
+	if len(parts) == 1 {
 		return nil, nil, ""
 	}
-	return sigma, u, strings.Join(parts, ", ") + " of " + source
+	return sigma, u, strings.Join(parts, ", ")
 }
 
 // ActOnAlert implements devices.AlertStore.
