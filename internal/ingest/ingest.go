@@ -49,6 +49,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/internal/lograte"
 )
 
 // Defaults for the zero fields of Config.
@@ -183,9 +184,9 @@ type Ingest struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	storeWarn *sometimes
-	letterLog *sometimes
-	fullWarn  *sometimes
+	storeWarn *lograte.Sometimes
+	letterLog *lograte.Sometimes
+	fullWarn  *lograte.Sometimes
 }
 
 // Start starts the workers and connects to the broker. It does not wait
@@ -259,9 +260,9 @@ func newIngest(cfg Config, store devices.ReadingStore, log *slog.Logger, reg pro
 		queue:      make(chan delivery, cfg.QueueSize),
 		stopIntake: make(chan struct{}),
 		ready:      make(chan struct{}),
-		storeWarn:  newSometimes(10 * time.Second),
-		letterLog:  newSometimes(10 * time.Second),
-		fullWarn:   newSometimes(10 * time.Second),
+		storeWarn:  lograte.New(10 * time.Second),
+		letterLog:  lograte.New(10 * time.Second),
+		fullWarn:   lograte.New(10 * time.Second),
 	}
 	m, err := newMetrics(reg, func() float64 { return float64(len(i.queue)) }, func() float64 {
 		if i.Connected() {
@@ -445,7 +446,7 @@ func (i *Ingest) onMessage(_ paho.Client, msg paho.Message) {
 	default:
 		// Full: wait. paho reads nothing more from the broker meanwhile
 		// (pings included), so the queue must hold the broker's window.
-		if ok, _ := i.fullWarn.allow(time.Now()); ok {
+		if ok, _ := i.fullWarn.Allow(time.Now()); ok {
 			i.log.Warn("ingest queue full; waiting for the store (raise INGEST_QUEUE above the broker's in-flight window)",
 				"queue", cap(i.queue))
 		}
@@ -507,31 +508,6 @@ func (i *Ingest) close(ctx context.Context) error {
 	i.watchers.Wait()
 	i.log.Info("ingest stopped")
 	return err
-}
-
-// sometimes lets through one event per interval and counts the rest, to
-// rate-limit warnings.
-type sometimes struct {
-	mu         sync.Mutex
-	every      time.Duration
-	last       time.Time
-	suppressed int
-}
-
-func newSometimes(every time.Duration) *sometimes { return &sometimes{every: every} }
-
-// allow reports whether to log now, and how many events were suppressed
-// since the last one logged.
-func (s *sometimes) allow(now time.Time) (bool, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.last.IsZero() && now.Sub(s.last) < s.every {
-		s.suppressed++
-		return false, 0
-	}
-	n := s.suppressed
-	s.last, s.suppressed = now, 0
-	return true, n
 }
 
 var libraryLogger sync.Once

@@ -94,7 +94,7 @@ func (i *Ingest) process(batch []delivery) {
 			return
 		}
 		i.m.retries.Inc()
-		if ok, suppressed := i.storeWarn.allow(time.Now()); ok {
+		if ok, suppressed := i.storeWarn.Allow(time.Now()); ok {
 			i.log.Warn("store batch", "error", err, "messages", len(batch), "attempt", attempt,
 				"retry_in", wait, "suppressed", suppressed)
 		}
@@ -114,7 +114,7 @@ func (i *Ingest) process(batch []delivery) {
 		i.m.deadLettered.WithLabelValues(l.Reason).Inc()
 	}
 	if len(res.letters) > 0 {
-		if ok, suppressed := i.letterLog.allow(time.Now()); ok {
+		if ok, suppressed := i.letterLog.Allow(time.Now()); ok {
 			l := res.letters[0]
 			i.log.Warn("message dead-lettered", "topic", l.Topic, "reason", l.Reason, "error", l.Detail,
 				"in_batch", len(res.letters), "suppressed", suppressed)

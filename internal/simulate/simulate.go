@@ -44,6 +44,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/internal/lograte"
 )
 
 // Config is one publishing run.
@@ -212,7 +213,7 @@ type run struct {
 	c       counters
 	probeMu sync.Mutex
 	probes  []*Probe
-	errLog  *sometimes
+	errLog  *lograte.Sometimes
 }
 
 // clientOf is the connection that carries device i.
@@ -237,7 +238,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if nconn == 0 {
 		nconn = len(cfg.Fleet)
 	}
-	r := &run{cfg: cfg, errLog: newSometimes(5 * time.Second)}
+	r := &run{cfg: cfg, errLog: lograte.New(5 * time.Second)}
 	log := cfg.Log
 	start := time.Now()
 	if err := r.connect(ctx, nconn); err != nil {
@@ -547,7 +548,7 @@ func (w *worker) wait(hard <-chan struct{}) []time.Duration {
 		<-w.slots
 		if err := p.tok.Error(); err != nil {
 			r.c.failed.Add(1)
-			if ok, suppressed := r.errLog.allow(time.Now()); ok {
+			if ok, suppressed := r.errLog.Allow(time.Now()); ok {
 				r.cfg.Log.Warn("publish failed", "error", err, "suppressed", suppressed)
 			}
 			continue
@@ -599,28 +600,6 @@ func (r *run) inject(ctx context.Context, ws []*worker) {
 			r.cfg.Log.Warn("publisher busy; out-of-tolerance check skipped", "device_id", r.cfg.Fleet[i].ID)
 		}
 	}
-}
-
-// sometimes lets one event through per interval, counting the others.
-type sometimes struct {
-	mu         sync.Mutex
-	every      time.Duration
-	last       time.Time
-	suppressed int
-}
-
-func newSometimes(every time.Duration) *sometimes { return &sometimes{every: every} }
-
-func (s *sometimes) allow(now time.Time) (bool, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.last.IsZero() && now.Sub(s.last) < s.every {
-		s.suppressed++
-		return false, 0
-	}
-	n := s.suppressed
-	s.last, s.suppressed = now, 0
-	return true, n
 }
 
 // durationPercentiles returns the nearest-rank percentiles ps (0..1) of

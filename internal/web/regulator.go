@@ -298,18 +298,10 @@ func (s *Server) actOnAlert(action devices.AlertAction) http.HandlerFunc {
 			s.alertsPage(w, r, http.StatusConflict, f, alertsData{}, page{Problem: "Not done: " + err.Error() +
 				". The list below shows each alert as it is now."})
 		default:
-			errs, ok := fieldErrors(err)
+			p, ok := reasonProblems(err, "Not done")
 			if !ok {
 				s.fail(w, r, err)
 				return
-			}
-			p := page{Errors: map[string]string{}}
-			for field, why := range errs {
-				if field == "reason" {
-					p.Errors["reason"] = sentence(why)
-					continue
-				}
-				p.Problem = "Not done: " + field + " " + why + "."
 			}
 			s.alertsPage(w, r, http.StatusUnprocessableEntity, f, alertsData{ErrAlert: id, Reason: reason}, p)
 		}
@@ -481,19 +473,31 @@ func (s *Server) liftDeferral(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, devices.ErrConflict):
 		s.deferralsPage(w, r, http.StatusConflict, state, "", deferralsData{}, page{Problem: "Not lifted: " + err.Error() + "."})
 	default:
-		errs, ok := fieldErrors(err)
+		p, ok := reasonProblems(err, "Not lifted")
 		if !ok {
 			s.fail(w, r, err)
 			return
 		}
-		p := page{Errors: map[string]string{}}
-		for field, why := range errs {
-			if field == "reason" {
-				p.Errors["reason"] = sentence(why)
-				continue
-			}
-			p.Problem = "Not lifted: " + field + " " + why + "."
-		}
 		s.deferralsPage(w, r, http.StatusUnprocessableEntity, state, "", deferralsData{ErrDeferral: id, Reason: reason}, p)
 	}
+}
+
+// reasonProblems turns the validation error of a one-field form (a
+// reason) into the page's errors: the reason's next to its field, any
+// other as the page's problem, headed by what was not done. ok is false
+// when err is not a validation error.
+func reasonProblems(err error, notDone string) (page, bool) {
+	errs, ok := fieldErrors(err)
+	if !ok {
+		return page{}, false
+	}
+	p := page{Errors: map[string]string{}}
+	for field, why := range errs {
+		if field == "reason" {
+			p.Errors["reason"] = sentence(why)
+			continue
+		}
+		p.Problem = notDone + ": " + field + " " + why + "."
+	}
+	return p, true
 }
