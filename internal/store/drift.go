@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/migrations"
 )
 
 type driftStateRow struct {
@@ -142,11 +143,14 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 		return nil
 	}
 	now := s.now()
+	// On PostgreSQL the states are read without a lock and written back
+	// only if nobody changed them meanwhile (compare and set): one row
+	// write per device instead of a lock and an update. A device another
+	// replica changed is done again under FOR UPDATE. SQLite's transaction
+	// holds the whole database, so it reads and writes plainly.
+	optimistic := s.dialect == migrations.Postgres
 	states := map[string]driftStateRow{}
-	lock := func(ids []string) error { return s.lockDriftStates(tx, ids, states) }
-	// Most devices have a state: lock those, then create the missing ones
-	// (another replica may create one first: DO NOTHING) and lock them.
-	if err := lock(ids); err != nil {
+	if err := s.readDriftStates(tx, ids, states, !optimistic); err != nil {
 		return err
 	}
 	var fresh []driftStateRow
@@ -163,60 +167,109 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 		for i, f := range fresh {
 			missing[i] = f.DeviceID
 		}
-		if err := lock(missing); err != nil {
+		if err := s.readDriftStates(tx, missing, states, !optimistic); err != nil {
 			return err
 		}
 	}
-	cfg := s.drift.Detectors
-	var written []driftStateRow
-	var buf []byte
-	outcomes := make([]driftOutcome, 0, len(ids))
+	outcomes := map[string]driftOutcome{}
+	var written, read []driftStateRow
 	for _, id := range ids {
-		row, th := states[id], ths[id]
-		st, err := devices.DecodeDriftState([]byte(row.State))
+		row, o, err := s.driftDevice(tx, batch[id], ths[id], states[id], now)
 		if err != nil {
-			return fmt.Errorf("drift of %s: stored state: %w", id, err)
+			return err
 		}
-		pts := slices.DeleteFunc(batch[id], func(p checkPoint) bool { return row.ResetAt != nil && !p.TS.After(*row.ResetAt) })
-		slices.SortFunc(pts, comparePoints)
-		replay := false
-		if row.ThroughTS != nil && len(pts) > 0 &&
-			comparePoints(pts[0], checkPoint{TS: row.ThroughTS.UTC(), Seq: *row.ThroughSeq}) <= 0 {
-			replay, st, row.Replays = true, devices.DriftState{}, row.Replays+1
-			q := tx.Model(&readingRow{}).Select("seq, ts, reference_c, value_c").Where("device_id = ? AND kind = ? AND mode = ?", id,
-				string(devices.MessageChecks), string(devices.ModeCalibration))
-			if row.ResetAt != nil {
-				q = q.Where("ts > ?", *row.ResetAt)
-			}
-			pts = nil
-			if err := q.Order("ts, seq").Find(&pts).Error; err != nil {
-				return fmt.Errorf("drift of %s: %w", id, err)
+		if o != nil {
+			written, read, outcomes[id] = append(written, row), append(read, states[id]), *o
+		}
+	}
+	if !optimistic {
+		if err := s.writeDriftStates(tx, written, now); err != nil {
+			return err
+		}
+	} else {
+		applied, err := s.casDriftStates(tx, written, read, now)
+		if err != nil {
+			return err
+		}
+		var conflicted []string
+		for _, w := range written {
+			if !applied[w.DeviceID] {
+				conflicted = append(conflicted, w.DeviceID)
 			}
 		}
-		if len(pts) == 0 {
+		if len(conflicted) > 0 {
+			locked := map[string]driftStateRow{}
+			if err := s.readDriftStates(tx, conflicted, locked, true); err != nil {
+				return err
+			}
+			var again []driftStateRow
+			for _, id := range conflicted {
+				row, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], now)
+				if err != nil {
+					return err
+				}
+				delete(outcomes, id)
+				if o != nil {
+					again, outcomes[id] = append(again, row), *o
+				}
+			}
+			if err := s.writeDriftStates(tx, again, now); err != nil {
+				return err
+			}
+		}
+	}
+	list := make([]driftOutcome, 0, len(outcomes))
+	for _, id := range slices.Sorted(maps.Keys(outcomes)) {
+		list = append(list, outcomes[id])
+	}
+	return s.writeDriftAlerts(tx, list, now)
+}
+
+// driftDevice applies a thermometer's checks of this batch (pts) to its
+// stored state row, in (ts, seq) order, or rebuilds the state from every
+// check since the reset when one of them is not after the last applied.
+// It returns the row to write and what the checks did; a nil outcome means
+// nothing to write (every check was before the last reset).
+func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, row driftStateRow, now time.Time) (driftStateRow, *driftOutcome, error) {
+	id := th.ID
+	st, err := devices.DecodeDriftState([]byte(row.State))
+	if err != nil {
+		return row, nil, fmt.Errorf("drift of %s: stored state: %w", id, err)
+	}
+	pts := slices.DeleteFunc(slices.Clone(batch), func(p checkPoint) bool { return row.ResetAt != nil && !p.TS.After(*row.ResetAt) })
+	slices.SortFunc(pts, comparePoints)
+	replay := false
+	if row.ThroughTS != nil && len(pts) > 0 &&
+		comparePoints(pts[0], checkPoint{TS: row.ThroughTS.UTC(), Seq: *row.ThroughSeq}) <= 0 {
+		replay, st, row.Replays = true, devices.DriftState{}, row.Replays+1
+		q := tx.Model(&readingRow{}).Select("seq, ts, reference_c, value_c").Where("device_id = ? AND kind = ? AND mode = ?", id,
+			string(devices.MessageChecks), string(devices.ModeCalibration))
+		if row.ResetAt != nil {
+			q = q.Where("ts > ?", *row.ResetAt)
+		}
+		pts = nil
+		if err := q.Order("ts, seq").Find(&pts).Error; err != nil {
+			return row, nil, fmt.Errorf("drift of %s: %w", id, err)
+		}
+	}
+	if len(pts) == 0 {
+		return row, nil, nil
+	}
+	cfg := s.drift.Detectors
+	par := s.driftParams(th, row)
+	o := driftOutcome{th: th, replay: replay, hits: alertHits{}}
+	for _, p := range pts {
+		e := p.ValueC - p.ReferenceC
+		v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, e, par.mpe, par.u, par.sigma)
+		if v.Ignored {
 			continue
 		}
-		par := s.driftParams(th, row)
-		o := driftOutcome{th: th, replay: replay, hits: alertHits{}}
-		for _, p := range pts {
-			e := p.ValueC - p.ReferenceC
-			v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, e, par.mpe, par.u, par.sigma)
-			if v.Ignored {
-				continue
-			}
-			o.judge(v, p.TS, e, par, th.NextDueAt)
-		}
-		last := pts[len(pts)-1]
-		buf = devices.AppendDriftState(buf[:0], st)
-		lastTS, lastSeq := last.TS.UTC(), last.Seq
-		row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(buf), &lastTS, &lastSeq, now
-		written = append(written, row)
-		outcomes = append(outcomes, o)
+		o.judge(v, p.TS, e, par, th.NextDueAt)
 	}
-	if err := s.writeDriftStates(tx, written, now); err != nil {
-		return err
-	}
-	return s.writeDriftAlerts(tx, outcomes, now)
+	last := pts[len(pts)-1]
+	lastTS, lastSeq := last.TS.UTC(), last.Seq
+	row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(devices.AppendDriftState(nil, st)), &lastTS, &lastSeq, now
+	return row, &o, nil
 }
 
 // driftOutcome is what one batch's checks did to one thermometer.

@@ -52,17 +52,17 @@ func driftThermometers(tx *gorm.DB, ids []string) (map[string]thermometerRow, er
 	return out, nil
 }
 
-// lockDriftStates reads and locks (FOR UPDATE on PostgreSQL; SQLite's
-// transaction holds the whole database) the drift states of ids, in
-// device order so that concurrent batches lock in one order.
-func (s *Store) lockDriftStates(tx *gorm.DB, ids []string, into map[string]driftStateRow) error {
-	lock := ""
-	if s.dialect == migrations.Postgres {
-		lock = " FOR UPDATE"
+// readDriftStates reads the drift states of ids, locking them when lock
+// is set (FOR UPDATE on PostgreSQL; SQLite's transaction holds the whole
+// database), in device order so that concurrent batches lock in one order.
+func (s *Store) readDriftStates(tx *gorm.DB, ids []string, into map[string]driftStateRow, lock bool) error {
+	forUpdate := ""
+	if lock && s.dialect == migrations.Postgres {
+		forUpdate = " FOR UPDATE"
 	}
 	for chunk := range slices.Chunk(ids, 1000) {
 		rows, err := tx.Raw("SELECT device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, params_source "+
-			"FROM drift_states WHERE device_id IN ? ORDER BY device_id"+lock, chunk).Rows()
+			"FROM drift_states WHERE device_id IN ? ORDER BY device_id"+forUpdate, chunk).Rows()
 		if err != nil {
 			return err
 		}
@@ -110,6 +110,48 @@ func (s *Store) writeDriftStates(tx *gorm.DB, rows []driftStateRow, now time.Tim
 		 AS v(device_id, state, through_ts, through_seq, replays) WHERE d.device_id = v.device_id`,
 		ids, states, through, seqs, replays, now)
 	return err
+}
+
+// casDriftStates writes rows (PostgreSQL) only where the stored state is
+// still the one read (same through point, reset and replay count), and
+// reports which devices it wrote.
+func (s *Store) casDriftStates(tx *gorm.DB, rows, read []driftStateRow, now time.Time) (map[string]bool, error) {
+	applied := map[string]bool{}
+	if len(rows) == 0 {
+		return applied, nil
+	}
+	n := len(rows)
+	ids, states := make([]string, n), make([]string, n)
+	through, seqs, replays := make([]time.Time, n), make([]int64, n), make([]int64, n)
+	oldTS, oldSeq, oldReset, oldReplays := make([]*time.Time, n), make([]*int64, n), make([]*time.Time, n), make([]int64, n)
+	for i, r := range rows {
+		ids[i], states[i], through[i], seqs[i], replays[i] = r.DeviceID, r.State, r.ThroughTS.UTC(), *r.ThroughSeq, int64(r.Replays)
+		o := read[i]
+		oldTS[i], oldSeq[i], oldReset[i], oldReplays[i] = o.ThroughTS, o.ThroughSeq, o.ResetAt, int64(o.Replays)
+	}
+	rs, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context,
+		`UPDATE drift_states AS d SET state = v.state, through_ts = v.through_ts, through_seq = v.through_seq, replays = v.replays,
+		 updated_at = $10
+		 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::timestamptz[], $7::bigint[],
+		   $8::timestamptz[], $9::int[])
+		 AS v(device_id, state, through_ts, through_seq, replays, old_ts, old_seq, old_reset, old_replays)
+		 WHERE d.device_id = v.device_id AND d.through_ts IS NOT DISTINCT FROM v.old_ts
+		   AND d.through_seq IS NOT DISTINCT FROM v.old_seq AND d.reset_at IS NOT DISTINCT FROM v.old_reset
+		   AND d.replays = v.old_replays
+		 RETURNING d.device_id`,
+		ids, states, through, seqs, replays, oldTS, oldSeq, oldReset, oldReplays, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		applied[id] = true
+	}
+	return applied, errors.Join(rs.Err(), rs.Close())
 }
 
 func nullTime(v sql.NullTime) *time.Time {
