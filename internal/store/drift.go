@@ -183,7 +183,7 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 		}
 	}
 	if !optimistic {
-		if err := s.writeDriftStates(tx, written, now); err != nil {
+		if err := s.writeDriftStates(tx, written); err != nil {
 			return err
 		}
 	} else {
@@ -202,7 +202,7 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 			if err := s.readDriftStates(tx, conflicted, locked, true); err != nil {
 				return err
 			}
-			var again []driftStateRow
+			var again, reread []driftStateRow
 			for _, id := range conflicted {
 				row, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], now)
 				if err != nil {
@@ -210,11 +210,16 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 				}
 				delete(outcomes, id)
 				if o != nil {
-					again, outcomes[id] = append(again, row), *o
+					again, reread, outcomes[id] = append(again, row), append(reread, locked[id]), *o
 				}
 			}
-			if err := s.writeDriftStates(tx, again, now); err != nil {
+			// Locked, the rows are the ones just read: every write applies.
+			applied, err := s.casDriftStates(tx, again, reread, now)
+			if err != nil {
 				return err
+			}
+			if len(applied) != len(again) {
+				return fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(applied), len(again))
 			}
 		}
 	}

@@ -87,29 +87,15 @@ func (s *Store) readDriftStates(tx *gorm.DB, ids []string, into map[string]drift
 }
 
 // writeDriftStates stores the new state, through point and replay count
-// of locked, existing states.
-func (s *Store) writeDriftStates(tx *gorm.DB, rows []driftStateRow, now time.Time) error {
+// of existing states on SQLite, where the transaction holds the database
+// (PostgreSQL writes through casDriftStates).
+func (s *Store) writeDriftStates(tx *gorm.DB, rows []driftStateRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if s.dialect != migrations.Postgres {
-		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"state", "through_ts", "through_seq", "replays", "updated_at"})}).
-			CreateInBatches(rows, s.insertBatch()).Error
-	}
-	ids, states := make([]string, len(rows)), make([]string, len(rows))
-	through, seqs, replays := make([]time.Time, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i], states[i], through[i], seqs[i], replays[i] = r.DeviceID, r.State, r.ThroughTS.UTC(), *r.ThroughSeq, int64(r.Replays)
-	}
-	// Arrays go straight to the connection, which pgx encodes as
-	// PostgreSQL arrays (gorm would expand a slice into a parameter list).
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
-		`UPDATE drift_states AS d SET state = v.state, through_ts = v.through_ts, through_seq = v.through_seq, replays = v.replays,
-		 updated_at = $6 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[])
-		 AS v(device_id, state, through_ts, through_seq, replays) WHERE d.device_id = v.device_id`,
-		ids, states, through, seqs, replays, now)
-	return err
+	return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"state", "through_ts", "through_seq", "replays", "updated_at"})}).
+		CreateInBatches(rows, s.insertBatch()).Error
 }
 
 // casDriftStates writes rows (PostgreSQL) only where the stored state is

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -250,7 +251,7 @@ func (s *Server) requestCalibration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	made := 0
-	for _, inst := range slices.Sorted(mapsKeys(byInst)) {
+	for _, inst := range slices.Sorted(maps.Keys(byInst)) {
 		req := devices.CalibrationRequest{VenueID: venueID, InstituteID: inst, ThermometerIDs: byInst[inst], Reason: f["reason"],
 			WindowFrom: f["window_from"], WindowTo: f["window_to"]}
 		if err := s.st.CreateRequest(ctx, a, &req); err != nil {
@@ -270,16 +271,6 @@ func (s *Server) requestCalibration(w http.ResponseWriter, r *http.Request) {
 func (s *Server) venuePageFor(w http.ResponseWriter, r *http.Request, venueID string, status int, open string, f, errs map[string]string) {
 	r.SetPathValue("id", venueID)
 	s.venuePage(w, r, status, open, f, errs)
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 type deviceListData struct {

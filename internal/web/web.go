@@ -143,7 +143,7 @@ func (s *Server) parse() error {
 			}
 			return *p
 		},
-		"label": func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
+		"label": func(v any) string { return label(fmt.Sprint(v)) },
 		"query": func(kv ...string) template.URL {
 			q := url.Values{}
 			for i := 0; i+1 < len(kv); i += 2 {
