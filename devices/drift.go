@@ -162,9 +162,10 @@ type DriftVerdict struct {
 	// Predicted is the earliest time at or after the reading when the
 	// forecast's one-sided upper prediction bound of |e| reaches
 	// MPE − U; nil when there is no forecast or no crossing within the
-	// horizon. ForecastReason explains either way.
-	Predicted      *time.Time
-	ForecastReason string
+	// horizon. The state's Forecast, right after the reading, explains
+	// either way (the verdict leaves the words out: formatting them for
+	// every check was a measurable share of the ingest's CPU).
+	Predicted *time.Time
 	// SlopeSignificant: the fitted drift is distinguishable from noise, a
 	// one-sided 95 % t-test on the slope (DriftFit.SlopeSignificant).
 	SlopeSignificant bool
@@ -302,7 +303,7 @@ func (s *DriftState) observe(cfg DriftConfig, at time.Time, seq int64, hasSeq bo
 	s.SumTE += t * e
 	s.SumE2 += e * e
 
-	v.Predicted, v.ForecastReason = s.forecast(cfg, at, mpe-u)
+	v.Predicted, _ = s.forecast(cfg, at, mpe-u, false)
 	v.TrendCrossing, v.SlopeSignificant = s.trendCrossing(cfg, at, mpe-u)
 	return v
 }
@@ -323,7 +324,7 @@ func (s DriftState) Forecast(cfg DriftConfig, mpe, u float64) DriftForecast {
 		return DriftForecast{Reason: fmt.Sprintf("forecast needs %d readings, has 0", cfg.MinForecastPoints)}
 	}
 	var out DriftForecast
-	out.Predicted, out.Reason = s.forecast(cfg, s.LastAt, mpe-u)
+	out.Predicted, out.Reason = s.forecast(cfg, s.LastAt, mpe-u, true)
 	if f, ok := s.Fit(); ok {
 		out.Fit = &f
 	}
@@ -427,7 +428,7 @@ func (f DriftFit) PredictionHalfWidth(t float64) float64 {
 }
 
 // forecast is §3.3's predicted crossing after a reading at at, against the
-// acceptance limit lim = MPE − U.
+// acceptance limit lim = MPE − U, and with explain the words that say why.
 //
 // The upper bound of |e(t)| is |ŷ(t)| + w(t), with ŷ the fitted line and w
 // the one-sided prediction half-width. When it already reaches lim at the
@@ -436,29 +437,47 @@ func (f DriftFit) PredictionHalfWidth(t float64) float64 {
 // (bound −ŷ + w); a flat line (B = 0) points at neither limit and gives no
 // forecast. For t at or after the reading, t ≥ t̄, so w grows with t and the
 // followed bound rises strictly: one crossing, found by bisection.
-func (s DriftState) forecast(cfg DriftConfig, at time.Time, lim float64) (*time.Time, string) {
+func (s DriftState) forecast(cfg DriftConfig, at time.Time, lim float64, explain bool) (*time.Time, string) {
 	if s.N < cfg.MinForecastPoints {
+		if !explain {
+			return nil, ""
+		}
 		return nil, fmt.Sprintf("forecast needs %d readings, has %d", cfg.MinForecastPoints, s.N)
 	}
 	f, ok := s.Fit()
 	if !ok {
+		if !explain {
+			return nil, ""
+		}
 		return nil, fmt.Sprintf("forecast needs readings at different times (%d at one time)", s.N)
 	}
-	head := fmt.Sprintf("line over %d readings: drift %s °C/day, s %s °C, t(%d) %s",
-		f.N, fmtDrift(f.B), fmtShort(f.S), f.N-2, fmtShort(StudentT95(f.N-2)))
+	head := ""
+	if explain {
+		head = fmt.Sprintf("line over %d readings: drift %s °C/day, s %s °C, t(%d) %s",
+			f.N, fmtDrift(f.B), fmtShort(f.S), f.N-2, fmtShort(StudentT95(f.N-2)))
+	}
 	t0 := daysSince(s.Origin, at)
 	if now := math.Abs(f.Line(t0)) + f.PredictionHalfWidth(t0); now >= lim {
 		p := at
+		if !explain {
+			return &p, ""
+		}
 		return &p, fmt.Sprintf("%s; upper 95 %% bound of |e| %s °C already reaches MPE − U = %s °C",
 			head, fmtShort(now), fmtShort(lim))
 	}
 	if f.B == 0 {
+		if !explain {
+			return nil, ""
+		}
 		return nil, fmt.Sprintf("%s; a flat line never reaches MPE − U = %s °C", head, fmtShort(lim))
 	}
 	sign := math.Copysign(1, f.B)
 	gap := func(t float64) float64 { return sign*f.Line(t) + f.PredictionHalfWidth(t) - lim }
 	hi := t0 + float64(cfg.HorizonDays)
 	if gap(hi) < 0 {
+		if !explain {
+			return nil, ""
+		}
 		return nil, fmt.Sprintf("%s; upper 95 %% bound of |e| stays below MPE − U = %s °C for %d days",
 			head, fmtShort(lim), cfg.HorizonDays)
 	}
@@ -477,6 +496,9 @@ func (s DriftState) forecast(cfg DriftConfig, at time.Time, lim float64) (*time.
 	p := s.Origin.Add(time.Duration(math.Round(hi*86400)) * time.Second)
 	if p.Before(at) {
 		p = at
+	}
+	if !explain {
+		return &p, ""
 	}
 	return &p, fmt.Sprintf("%s; upper 95 %% bound of |e| reaches MPE − U = %s °C in %s days",
 		head, fmtShort(lim), fmtShort(hi-t0))

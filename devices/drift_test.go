@@ -243,7 +243,6 @@ func TestDriftOutOfTolerance(t *testing.T) {
 				OutOfTolerance: tt.want,
 				Z:              0.1 * tt.e, ZLimit: 0.025,
 				CUSUMHigh: math.Max(0, tt.e-0.025), CUSUMLow: math.Max(0, -tt.e-0.025), CUSUMLimit: 0.2,
-				ForecastReason: "forecast needs 5 readings, has 1",
 			}
 			if diff := cmp.Diff(want, v, approxFloats()); diff != "" {
 				t.Errorf("Observe(e %v) (-want +got):\n%s", tt.e, diff)
@@ -323,11 +322,17 @@ func TestDriftForecast(t *testing.T) {
 					t.Fatalf("reading %d ignored: %s", i+1, v.IgnoredReason)
 				}
 			}
+			// The state's Forecast right after the reading explains the
+			// verdict's prediction, and gives the same date.
+			f := s.Forecast(cfg, mpe, u)
 			if diff := cmp.Diff(tt.want, v.Predicted); diff != "" {
-				t.Errorf("Predicted (-want +got):\n%s\nreason: %s", diff, v.ForecastReason)
+				t.Errorf("Predicted (-want +got):\n%s\nreason: %s", diff, f.Reason)
 			}
-			if !strings.Contains(v.ForecastReason, tt.wantReason) {
-				t.Errorf("ForecastReason = %q, want it to contain %q", v.ForecastReason, tt.wantReason)
+			if diff := cmp.Diff(v.Predicted, f.Predicted); diff != "" {
+				t.Errorf("Forecast().Predicted differs from the verdict's (-verdict +forecast):\n%s", diff)
+			}
+			if !strings.Contains(f.Reason, tt.wantReason) {
+				t.Errorf("Forecast().Reason = %q, want it to contain %q", f.Reason, tt.wantReason)
 			}
 			if v.EWMA || v.CUSUM || v.OutOfTolerance {
 				t.Errorf("EWMA %v, CUSUM %v, out of tolerance %v; want only the forecast under test", v.EWMA, v.CUSUM, v.OutOfTolerance)
@@ -352,7 +357,7 @@ func TestDriftForecastNoiseCrossesBeforeLine(t *testing.T) {
 		v = s.Observe(cfg, day(float64(i)), 0.01*float64(i)+noise, 0.2, 0.05, 1)
 	}
 	if v.Predicted == nil {
-		t.Fatalf("no forecast: %s", v.ForecastReason)
+		t.Fatalf("no forecast: %s", s.Forecast(cfg, 0.2, 0.05).Reason)
 	}
 	f, ok := s.Fit()
 	if !ok {

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -121,7 +122,8 @@ func (s *Store) driftParams(th thermometerRow, st driftStateRow) driftParams {
 // which checks are stored, never on their arrival order. Every committed
 // check is applied by the transaction that stored it, and the state row is
 // locked while it changes, so this holds across replicas.
-func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
+func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) error {
+	ctx := tx.Statement.Context
 	batch := map[string][]checkPoint{}
 	for _, r := range stored {
 		if r.Kind != string(devices.MessageChecks) || r.Mode == nil || *r.Mode != string(devices.ModeCalibration) ||
@@ -134,7 +136,7 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 		return nil
 	}
 	ids := slices.Sorted(maps.Keys(batch))
-	ths, err := driftThermometers(tx, ids)
+	ths, err := driftThermometers(ctx, tx, conn, ids)
 	if err != nil {
 		return err
 	}
@@ -149,8 +151,8 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 	// replica changed is done again under FOR UPDATE. SQLite's transaction
 	// holds the whole database, so it reads and writes plainly.
 	optimistic := s.dialect == migrations.Postgres
-	states := map[string]driftStateRow{}
-	if err := s.readDriftStates(tx, ids, states, !optimistic); err != nil {
+	states := make(map[string]driftStateRow, len(ids))
+	if err := s.readDriftStates(ctx, tx, conn, ids, states, !optimistic); err != nil {
 		return err
 	}
 	var fresh []driftStateRow
@@ -167,67 +169,71 @@ func (s *Store) updateDrift(tx *gorm.DB, stored []readingRow) error {
 		for i, f := range fresh {
 			missing[i] = f.DeviceID
 		}
-		if err := s.readDriftStates(tx, missing, states, !optimistic); err != nil {
+		if err := s.readDriftStates(ctx, tx, conn, missing, states, !optimistic); err != nil {
 			return err
 		}
 	}
-	outcomes := map[string]driftOutcome{}
-	var written, read []driftStateRow
+	outcomes := make([]driftOutcome, 0, len(ids)) // in device order
+	written, read := make([]driftStateRow, 0, len(ids)), make([]driftStateRow, 0, len(ids))
 	for _, id := range ids {
 		row, o, err := s.driftDevice(tx, batch[id], ths[id], states[id], now)
 		if err != nil {
 			return err
 		}
 		if o != nil {
-			written, read, outcomes[id] = append(written, row), append(read, states[id]), *o
+			written, read, outcomes = append(written, row), append(read, states[id]), append(outcomes, *o)
 		}
 	}
 	if !optimistic {
 		if err := s.writeDriftStates(tx, written); err != nil {
 			return err
 		}
-	} else {
-		applied, err := s.casDriftStates(tx, written, read, now)
-		if err != nil {
+		return s.writeDriftAlerts(tx, outcomes, now)
+	}
+	applied, err := casDriftStates(ctx, conn, written, read, now)
+	if err != nil {
+		return err
+	}
+	var conflicted []string
+	for _, w := range written {
+		if !applied[w.DeviceID] {
+			conflicted = append(conflicted, w.DeviceID)
+		}
+	}
+	if len(conflicted) > 0 {
+		locked := map[string]driftStateRow{}
+		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
 			return err
 		}
-		var conflicted []string
-		for _, w := range written {
-			if !applied[w.DeviceID] {
-				conflicted = append(conflicted, w.DeviceID)
-			}
-		}
-		if len(conflicted) > 0 {
-			locked := map[string]driftStateRow{}
-			if err := s.readDriftStates(tx, conflicted, locked, true); err != nil {
-				return err
-			}
-			var again, reread []driftStateRow
-			for _, id := range conflicted {
-				row, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], now)
-				if err != nil {
-					return err
-				}
-				delete(outcomes, id)
-				if o != nil {
-					again, reread, outcomes[id] = append(again, row), append(reread, locked[id]), *o
-				}
-			}
-			// Locked, the rows are the ones just read: every write applies.
-			applied, err := s.casDriftStates(tx, again, reread, now)
+		var again, reread []driftStateRow
+		redone := map[string]*driftOutcome{}
+		for _, id := range conflicted {
+			row, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], now)
 			if err != nil {
 				return err
 			}
-			if len(applied) != len(again) {
-				return fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(applied), len(again))
+			redone[id] = o
+			if o != nil {
+				again, reread = append(again, row), append(reread, locked[id])
 			}
 		}
+		// Locked, the rows are the ones just read: every write applies.
+		applied, err := casDriftStates(ctx, conn, again, reread, now)
+		if err != nil {
+			return err
+		}
+		if len(applied) != len(again) {
+			return fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(applied), len(again))
+		}
+		outcomes = slices.DeleteFunc(outcomes, func(o driftOutcome) bool { _, ok := redone[o.th.ID]; return ok })
+		for _, o := range redone {
+			if o != nil {
+				outcomes = append(outcomes, *o)
+			}
+		}
+		slices.SortFunc(outcomes, func(a, b driftOutcome) int { return strings.Compare(a.th.ID, b.th.ID) })
 	}
-	list := make([]driftOutcome, 0, len(outcomes))
-	for _, id := range slices.Sorted(maps.Keys(outcomes)) {
-		list = append(list, outcomes[id])
-	}
-	return s.writeDriftAlerts(tx, list, now)
+	return s.writeDriftAlerts(tx, outcomes, now)
 }
 
 // driftDevice applies a thermometer's checks of this batch (pts) to its
@@ -262,14 +268,18 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, 
 	}
 	cfg := s.drift.Detectors
 	par := s.driftParams(th, row)
-	o := driftOutcome{th: th, replay: replay, hits: alertHits{}}
+	o := driftOutcome{th: th, replay: replay}
 	for _, p := range pts {
 		e := p.ValueC - p.ReferenceC
 		v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, e, par.mpe, par.u, par.sigma)
 		if v.Ignored {
 			continue
 		}
-		o.judge(v, p.TS, e, par, th.NextDueAt)
+		reason := ""
+		if v.PredictsCrossingBefore(th.NextDueAt) {
+			reason = st.Forecast(cfg, par.mpe, par.u).Reason
+		}
+		o.judge(v, p.TS, e, par, th.NextDueAt, reason)
 	}
 	last := pts[len(pts)-1]
 	lastTS, lastSeq := last.TS.UTC(), last.Seq
@@ -284,8 +294,9 @@ type driftOutcome struct {
 	hits   alertHits
 }
 
-// judge turns one verdict into alert evidence.
-func (o *driftOutcome) judge(v devices.DriftVerdict, at time.Time, e float64, par driftParams, due time.Time) {
+// judge turns one verdict into alert evidence; forecastReason explains a
+// predicted crossing (DriftState.Forecast).
+func (o *driftOutcome) judge(v devices.DriftVerdict, at time.Time, e float64, par driftParams, due time.Time, forecastReason string) {
 	if v.OutOfTolerance {
 		o.hits.add(devices.AlertOutOfTolerance, at, fmt.Sprintf("check error %+.3f °C beyond the MPE ±%.2f °C", e, par.mpe), nil)
 	}
@@ -301,7 +312,7 @@ func (o *driftOutcome) judge(v devices.DriftVerdict, at time.Time, e float64, pa
 	}
 	if v.PredictsCrossingBefore(due) {
 		o.hits.add(devices.AlertPredictedDrift, at, fmt.Sprintf("|e| forecast to reach MPE − U = %.3f °C on %s, before the next calibration due %s: %s",
-			par.mpe-par.u, v.Predicted.UTC().Format(time.RFC3339), due.UTC().Format(time.DateOnly), v.ForecastReason), v.Predicted)
+			par.mpe-par.u, v.Predicted.UTC().Format(time.RFC3339), due.UTC().Format(time.DateOnly), forecastReason), v.Predicted)
 	}
 }
 
@@ -314,11 +325,14 @@ type alertHit struct {
 
 type alertHits map[devices.AlertKind]*alertHit
 
-func (m alertHits) add(kind devices.AlertKind, at time.Time, detail string, predicted *time.Time) {
-	h := m[kind]
+func (m *alertHits) add(kind devices.AlertKind, at time.Time, detail string, predicted *time.Time) {
+	h := (*m)[kind]
 	if h == nil {
+		if *m == nil {
+			*m = alertHits{} // most batches raise nothing: no map for them
+		}
 		h = &alertHit{first: at}
-		m[kind] = h
+		(*m)[kind] = h
 	}
 	h.last, h.detail, h.predicted = at, detail, predicted
 	h.count++

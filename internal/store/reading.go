@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/calibd/calibd/devices"
+	"github.com/calibd/calibd/migrations"
 )
 
 type readingRow struct {
@@ -70,28 +72,36 @@ func (s *Store) IngestDevices(ctx context.Context, ids []string) (map[string]dev
 	if len(ids) == 0 {
 		return out, nil
 	}
-	q := s.db.WithContext(ctx)
-	for chunk := range slices.Chunk(ids, 1000) {
-		var ths []struct {
-			ID                   string
-			Status               string
-			RangeMinC, RangeMaxC float64
-		}
-		if err := q.Table("thermometers").Select("id, status, range_min_c, range_max_c").Where("id IN ?", chunk).
-			Find(&ths).Error; err != nil {
+	var conn *sql.Conn
+	if s.dialect == migrations.Postgres {
+		c, err := s.sqlDB.Conn(ctx)
+		if err != nil {
 			return nil, err
 		}
-		for _, t := range ths {
-			out[t.ID] = devices.IngestDevice{ID: t.ID, Kind: devices.DeviceThermometer, Retired: t.Status == string(devices.StatusRetired),
-				RangeMinC: t.RangeMinC, RangeMaxC: t.RangeMaxC}
-		}
-		var els []struct{ ID, Status string }
-		if err := q.Table("elevators").Select("id, status").Where("id IN ?", chunk).Find(&els).Error; err != nil {
-			return nil, err
-		}
-		for _, e := range els {
-			out[e.ID] = devices.IngestDevice{ID: e.ID, Kind: devices.DeviceElevator, Retired: e.Status == string(devices.ElevatorRetired)}
-		}
+		defer c.Close()
+		conn = c
+	}
+	const cols = "id, 'thermometer', status, range_min_c, range_max_c FROM thermometers"
+	const liftCols = "id, 'elevator', status, 0, 0 FROM elevators"
+	err := eachRowByID(ctx, s.db, conn, ids,
+		"SELECT "+cols+" WHERE id = ANY($1) UNION ALL SELECT "+liftCols+" WHERE id = ANY($1)",
+		"SELECT "+cols+" WHERE id IN ? UNION ALL SELECT "+liftCols+" WHERE id IN ?",
+		func(rows rowScanner) error {
+			var d devices.IngestDevice
+			var status string
+			if err := rows.Scan(&d.ID, &d.Kind, &status, &d.RangeMinC, &d.RangeMaxC); err != nil {
+				return err
+			}
+			if d.Kind == devices.DeviceElevator {
+				d.Retired = status == string(devices.ElevatorRetired)
+			} else {
+				d.Retired = status == string(devices.StatusRetired)
+			}
+			out[d.ID] = d
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -132,15 +142,16 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 		return cmp.Compare(a.Seq, b.Seq)
 	})
 	n := 0
-	err := s.ingestTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
-		stored, err := s.insertReadings(tx, conn, rows)
+	direct := true
+	save := func(tx *gorm.DB, conn *sql.Conn) error {
+		stored, err := s.insertReadings(tx, conn, rows, direct)
 		if err != nil {
 			return err
 		}
 		n = len(stored)
 		// Only the checks this batch stored feed the detectors: a
 		// redelivered one was applied by the batch that stored it.
-		if err := s.updateDrift(tx, stored); err != nil {
+		if err := s.updateDrift(tx, conn, stored); err != nil {
 			return err
 		}
 		if err := s.liftFaults(tx, faulted, received); err != nil {
@@ -154,7 +165,12 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 			senders = append(senders, r.DeviceID)
 		}
 		return s.endSilence(tx, slices.Compact(senders), s.now())
-	})
+	}
+	err := s.ingestTx(ctx, save)
+	if errors.Is(err, errCopyConflict) {
+		direct = false // a redelivery in the batch: stage it and skip what is stored
+		err = s.ingestTx(ctx, save)
+	}
 	return n, err
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/calibd/calibd/migrations"
@@ -63,15 +63,34 @@ func (s *Store) ingestTx(ctx context.Context, fn func(tx *gorm.DB, conn *sql.Con
 	return err
 }
 
+// errCopyConflict says the batch's direct COPY met a (device, seq) stored
+// already: the transaction is spoiled and is run again with staging.
+var errCopyConflict = errors.New("store: a reading of the batch is stored already")
+
 // insertReadings stores rows (sorted by key), skipping a (device, seq)
-// stored already, and returns the rows it stored, each key once: with COPY
-// into a session-local staging table and INSERT ... SELECT ... ON CONFLICT
-// DO NOTHING on PostgreSQL (COPY itself cannot skip conflicts), with
-// multi-row INSERT ... ON CONFLICT DO NOTHING on SQLite. RETURNING names
-// the rows that were new, so a redelivery feeds no detector twice.
-func (s *Store) insertReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) ([]readingRow, error) {
+// stored already, and returns the rows it stored, each key once.
+//
+// On PostgreSQL with direct set, rows are COPYed straight into readings:
+// the common case, a batch of new messages, costs one COPY. A redelivery
+// makes that COPY fail on the primary key (errCopyConflict); the caller
+// then runs the transaction again with direct unset, which COPYs into a
+// session-local staging table and moves the rows over with INSERT ...
+// SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip conflicts).
+// SQLite uses multi-row INSERT ... ON CONFLICT DO NOTHING. RETURNING
+// names the rows that were new, so a redelivery feeds no detector twice.
+func (s *Store) insertReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow, direct bool) ([]readingRow, error) {
 	if len(rows) == 0 {
 		return nil, nil
+	}
+	if conn != nil && direct {
+		if err := copyRows(tx.Statement.Context, conn, "readings", rows); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+				return nil, errCopyConflict
+			}
+			return nil, err
+		}
+		return rows, nil
 	}
 	var keys []readingKey
 	var err error
@@ -98,19 +117,10 @@ func (s *Store) insertReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) (
 	return out, nil
 }
 
-func copyReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) ([]readingKey, error) {
-	ctx := tx.Statement.Context
-	// ON COMMIT DELETE ROWS empties the staging table at the end of every
-	// transaction, so it only ever holds this batch.
-	if err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS readings_in (LIKE readings) ON COMMIT DELETE ROWS").Error; err != nil {
-		return nil, err
-	}
-	err := conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("COPY needs a pgx connection, have %T", dc)
-		}
-		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"readings_in"}, readingColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+// copyRows COPYs rows into table through pgx on conn.
+func copyRows(ctx context.Context, conn *sql.Conn, table string, rows []readingRow) error {
+	return withPgx(conn, func(c *pgx.Conn) error {
+		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, readingColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			v := rows[i].values()
 			id, err := uuid.Parse(rows[i].DeviceID)
 			if err != nil {
@@ -121,7 +131,15 @@ func copyReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) ([]readingKey,
 		}))
 		return err
 	})
-	if err != nil {
+}
+
+func copyReadings(tx *gorm.DB, conn *sql.Conn, rows []readingRow) ([]readingKey, error) {
+	// ON COMMIT DELETE ROWS empties the staging table at the end of every
+	// transaction, so it only ever holds this batch.
+	if err := tx.Exec("CREATE TEMP TABLE IF NOT EXISTS readings_in (LIKE readings) ON COMMIT DELETE ROWS").Error; err != nil {
+		return nil, err
+	}
+	if err := copyRows(tx.Statement.Context, conn, "readings_in", rows); err != nil {
 		return nil, err
 	}
 	cols := strings.Join(readingColumns, ", ")
