@@ -57,6 +57,9 @@ Usage:
 Configuration comes from environment variables; see README.md.
 `
 
+// serveGCPercent is calibd serve's GOGC unless the environment sets one.
+const serveGCPercent = 200
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
@@ -79,6 +82,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		if len(args) > 0 {
 			return fmt.Errorf("serve takes no arguments\n\n%s", usage)
+		}
+		// The ingest allocates per message; at Go's default GOGC of 100
+		// the collector took about a fifth of calibd's CPU under load
+		// (docs/BENCHMARKS.md). 200 trades heap headroom for that CPU;
+		// GOGC set in the environment wins.
+		if getenv("GOGC") == "" {
+			debug.SetGCPercent(serveGCPercent)
 		}
 		return app.Run(ctx, cfg, buildVersion(), log, stdout)
 	case "migrate":

@@ -122,7 +122,10 @@ func (s *Store) driftParams(th thermometerRow, st driftStateRow) driftParams {
 // which checks are stored, never on their arrival order. Every committed
 // check is applied by the transaction that stored it, and the state row is
 // locked while it changes, so this holds across replicas.
-func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) error {
+//
+// It returns the states it wrote, for driftCache once the transaction has
+// committed (PostgreSQL only).
+func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([]cachedDrift, error) {
 	ctx := tx.Statement.Context
 	batch := map[string][]checkPoint{}
 	for _, r := range stored {
@@ -133,27 +136,34 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) er
 		batch[r.DeviceID] = append(batch[r.DeviceID], checkPoint{Seq: r.Seq, TS: r.TS.UTC(), ReferenceC: *r.ReferenceC, ValueC: *r.ValueC})
 	}
 	if len(batch) == 0 {
-		return nil
+		return nil, nil
 	}
 	ids := slices.Sorted(maps.Keys(batch))
 	ths, err := driftThermometers(ctx, tx, conn, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := ths[id]; return !ok }) // lifts have no detectors
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	now := s.now()
 	// On PostgreSQL the states are read without a lock and written back
 	// only if nobody changed them meanwhile (compare and set): one row
 	// write per device instead of a lock and an update. A device another
 	// replica changed is done again under FOR UPDATE. SQLite's transaction
-	// holds the whole database, so it reads and writes plainly.
+	// holds the whole database, so it reads and writes plainly. On
+	// PostgreSQL the rows this replica committed last come from its
+	// driftCache: the compare and set checks them like rows just read.
 	optimistic := s.dialect == migrations.Postgres
 	states := make(map[string]driftStateRow, len(ids))
-	if err := s.readDriftStates(ctx, tx, conn, ids, states, !optimistic); err != nil {
-		return err
+	decoded := map[string]devices.DriftState{}
+	toRead := ids
+	if optimistic {
+		toRead = s.driftCache.take(ids, states, decoded)
+	}
+	if err := s.readDriftStates(ctx, tx, conn, toRead, states, !optimistic); err != nil {
+		return nil, err
 	}
 	var fresh []driftStateRow
 	for _, id := range ids {
@@ -163,67 +173,80 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) er
 	}
 	if len(fresh) > 0 {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fresh, s.insertBatch()).Error; err != nil {
-			return err
+			return nil, err
 		}
 		missing := make([]string, len(fresh))
 		for i, f := range fresh {
 			missing[i] = f.DeviceID
 		}
 		if err := s.readDriftStates(ctx, tx, conn, missing, states, !optimistic); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	outcomes := make([]driftOutcome, 0, len(ids)) // in device order
 	written, read := make([]driftStateRow, 0, len(ids)), make([]driftStateRow, 0, len(ids))
+	newStates := make([]devices.DriftState, 0, len(ids))
 	for _, id := range ids {
-		row, o, err := s.driftDevice(tx, batch[id], ths[id], states[id], now)
+		var known *devices.DriftState
+		if st, ok := decoded[id]; ok {
+			known = &st
+		}
+		row, st, o, err := s.driftDevice(tx, batch[id], ths[id], states[id], known, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if o != nil {
 			written, read, outcomes = append(written, row), append(read, states[id]), append(outcomes, *o)
+			newStates = append(newStates, st)
 		}
 	}
 	if !optimistic {
 		if err := s.writeDriftStates(tx, written); err != nil {
-			return err
+			return nil, err
 		}
-		return s.writeDriftAlerts(tx, outcomes, now)
+		return nil, s.writeDriftAlerts(tx, outcomes, now)
 	}
 	applied, err := casDriftStates(ctx, conn, written, read, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	cache := make([]cachedDrift, 0, len(written))
 	var conflicted []string
-	for _, w := range written {
-		if !applied[w.DeviceID] {
+	for i, w := range written {
+		if applied[w.DeviceID] {
+			cache = append(cache, cachedDrift{row: w, st: newStates[i]})
+		} else {
 			conflicted = append(conflicted, w.DeviceID)
 		}
 	}
 	if len(conflicted) > 0 {
 		locked := map[string]driftStateRow{}
 		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
-			return err
+			return nil, err
 		}
 		var again, reread []driftStateRow
+		var againStates []devices.DriftState
 		redone := map[string]*driftOutcome{}
 		for _, id := range conflicted {
-			row, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], now)
+			row, st, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], nil, now)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			redone[id] = o
 			if o != nil {
-				again, reread = append(again, row), append(reread, locked[id])
+				again, reread, againStates = append(again, row), append(reread, locked[id]), append(againStates, st)
 			}
 		}
 		// Locked, the rows are the ones just read: every write applies.
 		applied, err := casDriftStates(ctx, conn, again, reread, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(applied) != len(again) {
-			return fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(applied), len(again))
+			return nil, fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(applied), len(again))
+		}
+		for i, w := range again {
+			cache = append(cache, cachedDrift{row: w, st: againStates[i]})
 		}
 		outcomes = slices.DeleteFunc(outcomes, func(o driftOutcome) bool { _, ok := redone[o.th.ID]; return ok })
 		for _, o := range redone {
@@ -233,19 +256,26 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) er
 		}
 		slices.SortFunc(outcomes, func(a, b driftOutcome) int { return strings.Compare(a.th.ID, b.th.ID) })
 	}
-	return s.writeDriftAlerts(tx, outcomes, now)
+	return cache, s.writeDriftAlerts(tx, outcomes, now)
 }
 
 // driftDevice applies a thermometer's checks of this batch (pts) to its
 // stored state row, in (ts, seq) order, or rebuilds the state from every
 // check since the reset when one of them is not after the last applied.
-// It returns the row to write and what the checks did; a nil outcome means
-// nothing to write (every check was before the last reset).
-func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, row driftStateRow, now time.Time) (driftStateRow, *driftOutcome, error) {
+// known, when set, is row.State already decoded (driftCache). It returns
+// the row to write, its state decoded, and what the checks did; a nil
+// outcome means nothing to write (every check was before the last reset).
+func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, row driftStateRow, known *devices.DriftState,
+	now time.Time) (driftStateRow, devices.DriftState, *driftOutcome, error) {
 	id := th.ID
-	st, err := devices.DecodeDriftState([]byte(row.State))
-	if err != nil {
-		return row, nil, fmt.Errorf("drift of %s: stored state: %w", id, err)
+	var st devices.DriftState
+	if known != nil {
+		st = *known
+	} else {
+		var err error
+		if st, err = devices.DecodeDriftState([]byte(row.State)); err != nil {
+			return row, st, nil, fmt.Errorf("drift of %s: stored state: %w", id, err)
+		}
 	}
 	pts := slices.DeleteFunc(slices.Clone(batch), func(p checkPoint) bool { return row.ResetAt != nil && !p.TS.After(*row.ResetAt) })
 	slices.SortFunc(pts, comparePoints)
@@ -260,11 +290,11 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, 
 		}
 		pts = nil
 		if err := q.Order("ts, seq").Find(&pts).Error; err != nil {
-			return row, nil, fmt.Errorf("drift of %s: %w", id, err)
+			return row, st, nil, fmt.Errorf("drift of %s: %w", id, err)
 		}
 	}
 	if len(pts) == 0 {
-		return row, nil, nil
+		return row, st, nil, nil
 	}
 	cfg := s.drift.Detectors
 	par := s.driftParams(th, row)
@@ -284,7 +314,7 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, 
 	last := pts[len(pts)-1]
 	lastTS, lastSeq := last.TS.UTC(), last.Seq
 	row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(devices.AppendDriftState(nil, st)), &lastTS, &lastSeq, now
-	return row, &o, nil
+	return row, st, &o, nil
 }
 
 // driftOutcome is what one batch's checks did to one thermometer.
@@ -503,6 +533,7 @@ func (s *Store) GetAlert(ctx context.Context, a devices.Actor, id string) (devic
 // drift, out-of-tolerance and predicted-drift alerts are resolved with the
 // reason.
 func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, data *devices.CalibrationData, now time.Time) error {
+	s.driftCache.forget(id) // the compare and set would find out; no need to try
 	at = at.UTC()
 	row := driftStateRow{DeviceID: id, State: "{}", ResetAt: &at, UpdatedAt: now}
 	if data != nil {

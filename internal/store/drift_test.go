@@ -237,8 +237,10 @@ func TestDriftSplitAcrossReplicas(t *testing.T) {
 		if _, err := st.SaveMessages(w.ctx, one, t0); err != nil {
 			t.Fatal(err)
 		}
-		// Three replicas: message i goes to replica i%3 in batches of 4,
-		// and replica 2 also receives a redelivery of every fifth message.
+		// Three replicas, each with its own caches: message i goes to
+		// replica i%3 in batches of 4, and replica 2 also receives a
+		// redelivery of every fifth message.
+		replicas := [3]*store.Store{st, st.Replica(), st.Replica()}
 		three := stream(w.thermA2.ID)
 		var parts [3][]devices.Message
 		for i, m := range three {
@@ -252,7 +254,7 @@ func TestDriftSplitAcrossReplicas(t *testing.T) {
 		for r := range 3 {
 			wg.Go(func() {
 				for b := range slices.Chunk(parts[r], 4) {
-					if _, err := st.SaveMessages(w.ctx, b, t0.Add(time.Duration(r+1)*time.Microsecond)); err != nil {
+					if _, err := replicas[r].SaveMessages(w.ctx, b, t0.Add(time.Duration(r+1)*time.Microsecond)); err != nil {
 						errs <- err
 						return
 					}
@@ -304,6 +306,52 @@ func TestDriftSplitAcrossReplicas(t *testing.T) {
 		// second held a check older than the state's newest: a replay.
 		if n := countSQL(t, st, "SELECT replays FROM drift_states WHERE device_id = '"+w.thermA2.ID+"'"); n < 1 {
 			t.Errorf("replays = %d; the split never exercised the out-of-order path", n)
+		}
+	})
+}
+
+// TestDriftStateAfterAnotherReplica: a replica remembers the drift states
+// it wrote, but another replica may have moved a device on since. Replica
+// A applies 5 checks, replica B 3 later ones, then A one more: A's next
+// write must build on B's 8, not on its own 5 (the compare and set finds
+// the row moved on and A reads it again).
+func TestDriftStateAfterAnotherReplica(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		a, b := st, st.Replica()
+		seq := int64(0)
+		checks := func(n int) []devices.Message {
+			var out []devices.Message
+			for range n {
+				seq++
+				out = append(out, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA.ID, Seq: seq,
+					TS: t0.Add(time.Duration(seq) * time.Hour), ReferenceC: 37, ValueC: 37.01, Mode: devices.ModeCalibration}})
+			}
+			return out
+		}
+		applied := func() int {
+			t.Helper()
+			var s string
+			if err := st.SQLDB().QueryRowContext(w.ctx, "SELECT state FROM drift_states WHERE device_id = $1", w.thermA.ID).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			ds, err := devices.DecodeDriftState([]byte(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ds.N
+		}
+		for _, step := range []struct {
+			replica *store.Store
+			n, want int
+		}{{a, 5, 5}, {b, 3, 8}, {a, 1, 9}, {b, 1, 10}, {a, 2, 12}} {
+			if _, err := step.replica.SaveMessages(w.ctx, checks(step.n), t0); err != nil {
+				t.Fatal(err)
+			}
+			if got := applied(); got != step.want {
+				t.Fatalf("after %d more checks the state has applied %d, want %d", step.n, got, step.want)
+			}
 		}
 	})
 }

@@ -49,6 +49,9 @@ func withPgx(conn *sql.Conn, fn func(*pgx.Conn) error) error {
 // on SQLite lite runs through tx with ids as IN lists of at most 1,000
 // (every ? in lite is the list).
 func eachRowByID(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, pg, lite string, scan func(rowScanner) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	if conn != nil {
 		keys, err := uuidKeys(ids)
 		if err != nil {

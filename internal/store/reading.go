@@ -143,6 +143,7 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	})
 	n := 0
 	direct := true
+	var cached []cachedDrift // the drift states written, remembered once committed
 	save := func(tx *gorm.DB, conn *sql.Conn) error {
 		stored, err := s.insertReadings(tx, conn, rows, direct)
 		if err != nil {
@@ -151,7 +152,7 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 		n = len(stored)
 		// Only the checks this batch stored feed the detectors: a
 		// redelivered one was applied by the batch that stored it.
-		if err := s.updateDrift(tx, conn, stored); err != nil {
+		if cached, err = s.updateDrift(tx, conn, stored); err != nil {
 			return err
 		}
 		if err := s.liftFaults(tx, faulted, received); err != nil {
@@ -170,6 +171,9 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	if errors.Is(err, errCopyConflict) {
 		direct = false // a redelivery in the batch: stage it and skip what is stored
 		err = s.ingestTx(ctx, save)
+	}
+	if err == nil {
+		s.driftCache.put(cached)
 	}
 	return n, err
 }

@@ -92,6 +92,7 @@ type Store struct {
 	thresholds devices.Thresholds
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
+	driftCache driftCache
 	// deadLetters overrides devices.DeadLetterLimit when set (tests).
 	deadLetters atomic.Int64
 }
