@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -349,58 +348,11 @@ type decoder struct {
 	limits DecodeLimits
 }
 
-// member is one key and raw value of a JSON object, in order.
+// member is one key and raw value of a JSON object, in order. raw is a
+// sub-slice of the data readObject split, not a copy.
 type member struct {
 	key string
 	raw json.RawMessage
-}
-
-// readObject reads a JSON object's members, refusing duplicate keys
-// (encoding/json would silently keep the last). With top set it also
-// refuses anything after the object.
-func readObject(data []byte, path string, top bool) ([]member, *DecodeError) {
-	where := "payload"
-	if path != "" {
-		where = path
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		if top {
-			return nil, decodeErr(ReasonNotJSON, path, "%s must be a JSON object", where)
-		}
-		return nil, decodeErr(ReasonBadType, path, "must be an object, not %s", jsonType(json.RawMessage(data)))
-	}
-	var out []member
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-		}
-		if seen[key] {
-			return nil, decodeErr(ReasonDuplicateField, join(path, key), "given twice")
-		}
-		seen[key] = true
-		out = append(out, member{key: key, raw: raw})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-	}
-	if top {
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, decodeErr(ReasonNotJSON, path, "%s has data after the JSON value", where)
-		}
-	}
-	return out, nil
 }
 
 func join(path, key string) string {
@@ -696,27 +648,9 @@ var senmlRecordFields = []string{"bn", "bt", "bu", "bver", "n", "u", "v", "vs", 
 // senmlRecords reads a pack into resolved records; base-only records
 // (no n, u, t or value) only update the base values.
 func (d decoder) senmlRecords(payload []byte) ([]senmlRecord, *DecodeError) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, decodeErr(ReasonNotJSON, "", "payload is not JSON: %v", err)
-	}
-	if dl, ok := tok.(json.Delim); !ok || dl != '[' {
-		return nil, decodeErr(ReasonNotJSON, "", "a SenML payload must be a JSON array of records")
-	}
-	var raws []json.RawMessage
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, decodeErr(ReasonNotJSON, "", "payload is not JSON: %v", err)
-		}
-		raws = append(raws, raw)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, decodeErr(ReasonNotJSON, "", "payload is not JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, decodeErr(ReasonNotJSON, "", "payload has data after the JSON array")
+	raws, derr := readArray(payload)
+	if derr != nil {
+		return nil, derr
 	}
 	var (
 		bn, bu string
