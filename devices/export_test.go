@@ -55,3 +55,6 @@ func OldReadArray(data []byte) ([]string, *DecodeError) {
 
 // OldDecode is Decode as it was.
 var OldDecode = oldDecode
+
+// OldParseTopic is ParseTopic as it was.
+var OldParseTopic = oldParseTopic

@@ -91,6 +91,34 @@ func checkDecodeSame(t *testing.T, topic string, payload []byte) {
 	}
 }
 
+// checkTopicSame compares ParseTopic with the old ParseTopic.
+func checkTopicSame(t *testing.T, topic string) {
+	t.Helper()
+	id, kind, senml, err := devices.ParseTopic(topic)
+	oid, okind, osenml, oerr := devices.OldParseTopic(topic)
+	if id != oid || kind != okind || senml != osenml || !cmp.Equal(err, oerr) {
+		t.Fatalf("ParseTopic(%q) = %q, %q, %v, %v; the old one gave %q, %q, %v, %v", topic, id, kind, senml, err, oid, okind, osenml, oerr)
+	}
+}
+
+// topicSeeds are topics, and ends of topics after TopicPrefix.
+func topicSeeds() []string {
+	out := []string{"", "/", "//", "///", "a/b", "a/b/c", "a/b/c/d", devID, devID + "/", devID + "/checks", devID + "/checks/", devID + "/checks/senml",
+		devID + "/checks/senml/", devID + "/checks//senml", devID + "//checks", strings.ToUpper(devID) + "/events", devID + "/telemetry/cbor",
+		"urn:uuid:" + devID + "/checks", devID + "/Checks", devID[:35] + "/checks"}
+	for _, tt := range decodeCases() {
+		out = append(out, tt.Topic)
+	}
+	return out
+}
+
+func TestParseTopicMatchesOld(t *testing.T) {
+	for _, s := range topicSeeds() {
+		checkTopicSame(t, s)
+		checkTopicSame(t, devices.TopicPrefix+s)
+	}
+}
+
 // diffPayloads are the decode table's payloads and the splitter seeds.
 func diffPayloads() []string {
 	var out []string
@@ -120,7 +148,8 @@ func TestDecodeMatchesOld(t *testing.T) {
 // FuzzReadObjectMatchesEncodingJSON: for any bytes the hand-written
 // splitter returns the members and errors the encoding/json walk did, and
 // Decode (on the topic picked by the first argument) returns what the old
-// Decode did. Seeded from the decode table and splitSeeds.
+// Decode did, and so does ParseTopic, given the bytes as a topic or as the
+// end of one. Seeded from the decode table, splitSeeds and topicSeeds.
 func FuzzReadObjectMatchesEncodingJSON(f *testing.F) {
 	for _, tt := range decodeCases() {
 		f.Add(uint8(max(0, slices.Index(fuzzTopics, tt.Topic))), []byte(tt.Payload))
@@ -128,8 +157,13 @@ func FuzzReadObjectMatchesEncodingJSON(f *testing.F) {
 	for i, p := range splitSeeds() {
 		f.Add(uint8(i), []byte(p))
 	}
+	for i, s := range topicSeeds() {
+		f.Add(uint8(i), []byte(s))
+	}
 	f.Fuzz(func(t *testing.T, topic uint8, data []byte) {
 		checkSplit(t, data)
 		checkDecodeSame(t, fuzzTopics[int(topic)%len(fuzzTopics)], data)
+		checkTopicSame(t, string(data))
+		checkTopicSame(t, devices.TopicPrefix+string(data))
 	})
 }
