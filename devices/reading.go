@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -293,20 +292,21 @@ func ParseTopic(topic string) (deviceID string, kind MessageKind, senml bool, er
 	if !ok {
 		return bad("does not start with %q", TopicPrefix)
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) != 2 && len(parts) != 3 {
+	// Two or three parts, cut rather than split: a topic per message.
+	if n := strings.Count(rest, "/"); n != 1 && n != 2 {
 		return bad("want %s{id}/{checks|telemetry|events}[/senml]", TopicPrefix)
 	}
-	id := parts[0]
+	id, rest, _ := strings.Cut(rest, "/")
 	if !IsUUID(id) || strings.ToLower(id) != id {
 		return bad("device id must be a lower-case UUID")
 	}
-	kind = MessageKind(parts[1])
+	k, suffix, hasSuffix := strings.Cut(rest, "/")
+	kind = MessageKind(k)
 	if !kind.Valid() {
 		return bad("kind must be checks, telemetry or events")
 	}
-	if len(parts) == 3 {
-		if parts[2] != "senml" {
+	if hasSuffix {
+		if suffix != "senml" {
 			return bad("only /senml may follow the kind")
 		}
 		senml = true
@@ -349,58 +349,11 @@ type decoder struct {
 	limits DecodeLimits
 }
 
-// member is one key and raw value of a JSON object, in order.
+// member is one key and raw value of a JSON object, in order. raw is a
+// sub-slice of the data readObject split, not a copy.
 type member struct {
 	key string
 	raw json.RawMessage
-}
-
-// readObject reads a JSON object's members, refusing duplicate keys
-// (encoding/json would silently keep the last). With top set it also
-// refuses anything after the object.
-func readObject(data []byte, path string, top bool) ([]member, *DecodeError) {
-	where := "payload"
-	if path != "" {
-		where = path
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		if top {
-			return nil, decodeErr(ReasonNotJSON, path, "%s must be a JSON object", where)
-		}
-		return nil, decodeErr(ReasonBadType, path, "must be an object, not %s", jsonType(json.RawMessage(data)))
-	}
-	var out []member
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-		}
-		if seen[key] {
-			return nil, decodeErr(ReasonDuplicateField, join(path, key), "given twice")
-		}
-		seen[key] = true
-		out = append(out, member{key: key, raw: raw})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
-	}
-	if top {
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, decodeErr(ReasonNotJSON, path, "%s has data after the JSON value", where)
-		}
-	}
-	return out, nil
 }
 
 func join(path, key string) string {
@@ -432,14 +385,28 @@ func jsonType(raw json.RawMessage) string {
 }
 
 func rawString(raw json.RawMessage, field string) (string, *DecodeError) {
+	b, err := rawText(raw, field)
+	if err != nil {
+		return "", err
+	}
+	return internString(b), nil
+}
+
+// rawText is rawString's text as bytes, for a caller that only looks at
+// it: a sub-slice of raw when the literal needs no unescaping, as nearly
+// every string a device sends.
+func rawText(raw json.RawMessage, field string) ([]byte, *DecodeError) {
 	if t := jsonType(raw); t != "string" {
-		return "", decodeErr(ReasonBadType, field, "must be a string, not %s", t)
+		return nil, decodeErr(ReasonBadType, field, "must be a string, not %s", t)
+	}
+	if b, ok := plainString(raw); ok {
+		return b, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", decodeErr(ReasonNotJSON, field, "bad string: %v", err)
+		return nil, decodeErr(ReasonNotJSON, field, "bad string: %v", err)
 	}
-	return s, nil
+	return []byte(s), nil
 }
 
 // rawNumber parses a JSON number; a literal too large for a float64 is
@@ -448,8 +415,10 @@ func rawNumber(raw json.RawMessage, field string, limit float64) (float64, *Deco
 	if t := jsonType(raw); t != "number" {
 		return 0, decodeErr(ReasonBadType, field, "must be a number, not %s", t)
 	}
-	lit := string(bytes.TrimSpace(raw))
-	f, err := strconv.ParseFloat(lit, 64)
+	// lit stays bytes, and string(lit) a temporary, so that parsing does
+	// not allocate; the error paths print it with %s all the same.
+	lit := bytes.TrimSpace(raw)
+	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, decodeErr(ReasonOutOfRange, field, "%s is not a finite number", lit)
 	}
@@ -464,11 +433,11 @@ func rawSeq(raw json.RawMessage, field string) (int64, *DecodeError) {
 	if t := jsonType(raw); t != "number" {
 		return 0, decodeErr(ReasonBadType, field, "must be an integer, not %s", t)
 	}
-	lit := string(bytes.TrimSpace(raw))
-	if strings.ContainsAny(lit, ".eE") {
+	lit := bytes.TrimSpace(raw) // as in rawNumber
+	if bytes.ContainsAny(lit, ".eE") {
 		return 0, decodeErr(ReasonBadType, field, "%s is not an integer", lit)
 	}
-	n, err := strconv.ParseInt(lit, 10, 64)
+	n, err := strconv.ParseInt(string(lit), 10, 64)
 	if err != nil {
 		return 0, decodeErr(ReasonOutOfRange, field, "%s does not fit a 64-bit integer", lit)
 	}
@@ -509,13 +478,24 @@ func toCelsius(v float64, unit, field string) (float64, *DecodeError) {
 	return 0, decodeErr(ReasonBadUnit, field, "unit %q is not Cel or K", unit)
 }
 
-// fields are a JSON object's members by key.
-type fields map[string]json.RawMessage
+// fields are a JSON object's members without the null ones. Keys are
+// unique (readObject refuses duplicates) and few, so a slice serves.
+type fields []member
+
+// get is the raw value of key, nil if it is absent.
+func (f fields) get(key string) json.RawMessage {
+	for _, m := range f {
+		if m.key == key {
+			return m.raw
+		}
+	}
+	return nil
+}
 
 // objectFields checks an object's members: each key must be allowed, and
-// every allowed key is required and must not be null.
+// every allowed key is required and must not be null. It reuses ms.
 func objectFields(ms []member, path string, allowed []string) (fields, *DecodeError) {
-	f := fields{}
+	f := fields(ms[:0])
 	for _, m := range ms {
 		if !slices.Contains(allowed, m.key) {
 			return nil, decodeErr(ReasonUnknownField, join(path, m.key), "not a field of this message (want %s)", strings.Join(allowed, ", "))
@@ -523,10 +503,10 @@ func objectFields(ms []member, path string, allowed []string) (fields, *DecodeEr
 		if jsonType(m.raw) == "null" {
 			continue // null counts as absent
 		}
-		f[m.key] = m.raw
+		f = append(f, m)
 	}
 	for _, k := range allowed {
-		if _, ok := f[k]; !ok {
+		if f.get(k) == nil {
 			return nil, decodeErr(ReasonMissingField, join(path, k), "required")
 		}
 	}
@@ -549,15 +529,15 @@ func (d decoder) json(payload []byte) (Message, *DecodeError) {
 	if err != nil {
 		return Message{}, err
 	}
-	seq, err := rawSeq(f["seq"], "seq")
+	seq, err := rawSeq(f.get("seq"), "seq")
 	if err != nil {
 		return Message{}, err
 	}
-	tsText, err := rawString(f["ts"], "ts")
+	tsText, err := rawText(f.get("ts"), "ts")
 	if err != nil {
 		return Message{}, err
 	}
-	ts, perr := time.Parse(time.RFC3339Nano, tsText)
+	ts, perr := time.Parse(time.RFC3339Nano, string(tsText))
 	if perr != nil {
 		return Message{}, decodeErr(ReasonBadTimestamp, "ts", "%q is not an RFC 3339 time", tsText)
 	}
@@ -567,7 +547,7 @@ func (d decoder) json(payload []byte) (Message, *DecodeError) {
 	}
 	switch d.kind {
 	case MessageChecks:
-		unit, err := rawString(f["unit"], "unit")
+		unit, err := rawString(f.get("unit"), "unit")
 		if err != nil {
 			return Message{}, err
 		}
@@ -579,7 +559,7 @@ func (d decoder) json(payload []byte) (Message, *DecodeError) {
 			name string
 			dst  *float64
 		}{{"reference", &c.ReferenceC}, {"value", &c.ValueC}} {
-			v, err := rawNumber(f[t.name], t.name, MaxTemperature)
+			v, err := rawNumber(f.get(t.name), t.name, MaxTemperature)
 			if err != nil {
 				return Message{}, err
 			}
@@ -587,7 +567,7 @@ func (d decoder) json(payload []byte) (Message, *DecodeError) {
 				return Message{}, err
 			}
 		}
-		mode, err := rawString(f["mode"], "mode")
+		mode, err := rawString(f.get("mode"), "mode")
 		if err != nil {
 			return Message{}, err
 		}
@@ -596,16 +576,17 @@ func (d decoder) json(payload []byte) (Message, *DecodeError) {
 		}
 		return Message{Kind: MessageChecks, Check: &c}, nil
 	case MessageTelemetry:
-		ms, err := readObject(f["metrics"], "metrics", false)
+		ms, err := readObject(f.get("metrics"), "metrics", false)
 		if err != nil {
 			return Message{}, err
 		}
 		tel := Telemetry{DeviceID: d.id, Seq: seq, TS: ts, Metrics: map[string]float64{}}
 		for _, m := range ms {
-			if err := addMetric(tel.Metrics, m.key, "metrics."+m.key); err != nil {
+			field := "metrics." + m.key
+			if err := addMetric(tel.Metrics, m.key, field); err != nil {
 				return Message{}, err
 			}
-			v, err := rawNumber(m.raw, "metrics."+m.key, MaxMetricValue)
+			v, err := rawNumber(m.raw, field, MaxMetricValue)
 			if err != nil {
 				return Message{}, err
 			}
@@ -617,11 +598,11 @@ func (d decoder) json(payload []byte) (Message, *DecodeError) {
 		return Message{Kind: MessageTelemetry, Telemetry: &tel}, nil
 	default:
 		ev := DeviceEvent{DeviceID: d.id, Seq: seq, TS: ts}
-		code, err := rawString(f["code"], "code")
+		code, err := rawString(f.get("code"), "code")
 		if err != nil {
 			return Message{}, err
 		}
-		sev, err := rawString(f["severity"], "severity")
+		sev, err := rawString(f.get("severity"), "severity")
 		if err != nil {
 			return Message{}, err
 		}
@@ -696,27 +677,9 @@ var senmlRecordFields = []string{"bn", "bt", "bu", "bver", "n", "u", "v", "vs", 
 // senmlRecords reads a pack into resolved records; base-only records
 // (no n, u, t or value) only update the base values.
 func (d decoder) senmlRecords(payload []byte) ([]senmlRecord, *DecodeError) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, decodeErr(ReasonNotJSON, "", "payload is not JSON: %v", err)
-	}
-	if dl, ok := tok.(json.Delim); !ok || dl != '[' {
-		return nil, decodeErr(ReasonNotJSON, "", "a SenML payload must be a JSON array of records")
-	}
-	var raws []json.RawMessage
-	for dec.More() {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, decodeErr(ReasonNotJSON, "", "payload is not JSON: %v", err)
-		}
-		raws = append(raws, raw)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, decodeErr(ReasonNotJSON, "", "payload is not JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, decodeErr(ReasonNotJSON, "", "payload has data after the JSON array")
+	raws, derr := readArray(payload)
+	if derr != nil {
+		return nil, derr
 	}
 	var (
 		bn, bu string
@@ -839,7 +802,7 @@ func (d decoder) senmlField(full, field string) (string, *DecodeError) {
 		return full, nil
 	}
 	prefix, name := full[:i], full[i+1:]
-	if prefix == d.id || prefix == "urn:uuid:"+d.id {
+	if urn, ok := strings.CutPrefix(prefix, "urn:uuid:"); prefix == d.id || ok && urn == d.id {
 		if name == "" {
 			return "", decodeErr(ReasonBadName, field, "name %q has nothing after the device", full)
 		}
