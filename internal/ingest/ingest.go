@@ -222,6 +222,7 @@ func Start(ctx context.Context, cfg Config, store devices.ReadingStore, log *slo
 		SetMaxReconnectInterval(10 * time.Second).
 		SetConnectTimeout(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
+		SetCustomOpenConnectionFn(dialBroker).
 		// Every subscription delivers here: paho's router does not match
 		// $share/... filters against the topics messages arrive on.
 		SetDefaultPublishHandler(i.onMessage).
