@@ -223,6 +223,7 @@ func Start(ctx context.Context, cfg Config, store devices.ReadingStore, log *slo
 		SetConnectTimeout(10 * time.Second).
 		SetKeepAlive(30 * time.Second).
 		SetCustomOpenConnectionFn(dialBroker).
+		SetStore(newOutboundStore()).
 		// Every subscription delivers here: paho's router does not match
 		// $share/... filters against the topics messages arrive on.
 		SetDefaultPublishHandler(i.onMessage).

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -702,14 +703,28 @@ func (s *Store) RaiseSilent(ctx context.Context, now time.Time, thermometer, ele
 }
 
 // endSilence resolves the silent alerts of devices that just sent
-// something.
-func (s *Store) endSilence(tx *gorm.DB, deviceIDs []string, now time.Time) error {
+// something. It runs for every batch, so on PostgreSQL it goes through
+// pgx on conn with the ids as one uuid[].
+func (s *Store) endSilence(tx *gorm.DB, conn *sql.Conn, deviceIDs []string, now time.Time) error {
 	if len(deviceIDs) == 0 {
 		return nil
 	}
+	const reason = "the device reported again"
+	if conn != nil {
+		keys, err := uuidKeys(deviceIDs)
+		if err != nil {
+			return err
+		}
+		return withPgx(conn, func(c *pgx.Conn) error {
+			_, err := c.Exec(tx.Statement.Context, "UPDATE alerts SET state = $2, resolved_reason = $3, version = version + 1, updated_at = $4 "+
+				"WHERE device_id = ANY($1) AND kind = $5 AND state <> $2",
+				keys, string(devices.AlertResolved), reason, now, string(devices.AlertSilent))
+			return err
+		})
+	}
 	return tx.Model(&alertRow{}).Where("device_id IN ? AND kind = ? AND state <> ?", deviceIDs, string(devices.AlertSilent),
 		string(devices.AlertResolved)).Updates(map[string]any{"state": string(devices.AlertResolved),
-		"resolved_reason": "the device reported again", "version": gorm.Expr("version + 1"), "updated_at": now}).Error
+		"resolved_reason": reason, "version": gorm.Expr("version + 1"), "updated_at": now}).Error
 }
 
 // sqlTime scans an aggregate of a time column: PostgreSQL answers a

@@ -165,7 +165,7 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 		for _, r := range rows {
 			senders = append(senders, r.DeviceID)
 		}
-		return s.endSilence(tx, slices.Compact(senders), s.now())
+		return s.endSilence(tx, conn, slices.Compact(senders), s.now())
 	}
 	err := s.ingestTx(ctx, save)
 	if errors.Is(err, errCopyConflict) {
