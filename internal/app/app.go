@@ -207,7 +207,10 @@ func startMQTT(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 	m := &mqttSide{log: log}
 	icfg := ingest.Config{URL: cfg.MQTTURL, ClientID: cfg.MQTTClientID, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword,
 		Shared: cfg.IngestShared, QueueSize: cfg.IngestQueue, Workers: cfg.IngestWorkers, BatchSize: cfg.IngestBatch,
-		CAFile: cfg.MQTTCAFile}
+		BatchWait: cfg.IngestBatchWait, CAFile: cfg.MQTTCAFile}
+	if icfg.BatchWait == 0 {
+		icfg.BatchWait = -1 // INGEST_BATCH_WAIT=0: no wait (ingest.Config's zero is its default)
+	}
 	if cfg.MQTTURL == "" {
 		blog := log.With("component", "broker")
 		b, err := broker.Start(broker.Config{Addr: cfg.MQTTEmbeddedAddr, IngestWindow: cfg.MQTTEmbeddedWin}, st, blog)

@@ -42,6 +42,7 @@ type Config struct {
 	IngestWorkers    int           // INGEST_WORKERS
 	IngestQueue      int           // INGEST_QUEUE: messages held before backpressure
 	IngestBatch      int           // INGEST_BATCH: messages per commit
+	IngestBatchWait  time.Duration // INGEST_BATCH_WAIT: how long a batch may wait to fill; 0: commit what is queued
 	AuthCacheTTL     time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
 	MaxBodyBytes     int64         // MAX_BODY_BYTES: JSON request bodies
 	MaxImportBytes   int64         // MAX_IMPORT_BYTES: CSV uploads
@@ -135,9 +136,10 @@ func Load(getenv func(string) string) (Config, error) {
 		MQTTUsername:     getenv("MQTT_USERNAME"),
 		MQTTPassword:     getenv("MQTT_PASSWORD"),
 		MQTTCAFile:       str("MQTT_CA_FILE", ""),
-		IngestWorkers:    int(num("INGEST_WORKERS", 2)),
+		IngestWorkers:    int(num("INGEST_WORKERS", 3)),
 		IngestQueue:      int(num("INGEST_QUEUE", 10000)),
 		IngestBatch:      int(num("INGEST_BATCH", 1000)),
+		IngestBatchWait:  dur("INGEST_BATCH_WAIT", 25*time.Millisecond),
 		AuthCacheTTL:     dur("AUTH_CACHE_TTL", 5*time.Second),
 		MaxBodyBytes:     num("MAX_BODY_BYTES", 1<<20),
 		MaxImportBytes:   num("MAX_IMPORT_BYTES", 32<<20),
@@ -292,6 +294,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("mqtt_password_set", c.MQTTPassword != ""),
 		slog.Bool("ingest_shared", c.IngestShared),
 		slog.Int("ingest_workers", c.IngestWorkers),
+		slog.Duration("ingest_batch_wait", c.IngestBatchWait),
 		slog.Duration("auth_cache_ttl", c.AuthCacheTTL),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_import_bytes", c.MaxImportBytes),

@@ -39,7 +39,7 @@ func TestLoad(t *testing.T) {
 		{"bad shared flag", map[string]string{"INGEST_SHARED": "sometimes"}, "INGEST_SHARED", nil},
 		{"ingest settings", map[string]string{"MQTT_URL": "tcp://b:1883", "INGEST_SHARED": "true", "MQTT_CLIENT_ID": "calibd-1"}, "",
 			func(c Config) bool {
-				return c.IngestShared && c.MQTTClientID == "calibd-1" && c.IngestWorkers == 2 && c.MQTTEmbeddedAddr == "127.0.0.1:1883"
+				return c.IngestShared && c.MQTTClientID == "calibd-1" && c.IngestWorkers == 3 && c.IngestBatchWait == 25*time.Millisecond && c.MQTTEmbeddedAddr == "127.0.0.1:1883"
 			}},
 		{"unknown env", map[string]string{"ENV": "staging"}, "ENV", nil},
 		{"bad duration", map[string]string{"AUTH_CACHE_TTL": "soon"}, "AUTH_CACHE_TTL", nil},

@@ -55,9 +55,9 @@ import (
 // Defaults for the zero fields of Config.
 const (
 	DefaultQueueSize  = 10000
-	DefaultWorkers    = 2
+	DefaultWorkers    = 3
 	DefaultBatchSize  = 1000
-	DefaultBatchWait  = 50 * time.Millisecond
+	DefaultBatchWait  = 25 * time.Millisecond
 	DefaultShareGroup = "calibd"
 )
 
@@ -79,7 +79,8 @@ type Config struct {
 	Workers    int    // DefaultWorkers when zero
 	BatchSize  int    // DefaultBatchSize when zero
 	// BatchWait is how long a worker waits for a batch to fill after its
-	// first message; DefaultBatchWait when zero.
+	// first message; DefaultBatchWait when zero. Negative: no wait, a
+	// worker takes what is queued (batches grow with the load).
 	BatchWait time.Duration
 	Limits    devices.DecodeLimits
 	// CAFile is a PEM file of the CAs that sign an ssl:// broker's
@@ -102,7 +103,7 @@ func (c Config) withDefaults() Config {
 	if c.BatchSize <= 0 {
 		c.BatchSize = DefaultBatchSize
 	}
-	if c.BatchWait <= 0 {
+	if c.BatchWait == 0 {
 		c.BatchWait = DefaultBatchWait
 	}
 	return c

@@ -331,3 +331,41 @@ func TestDeadLetterCountersStartAtZero(t *testing.T) {
 		}
 	}
 }
+
+// TestNextBatchWait: with a wait, a worker gathers messages that arrive
+// within it after the first; with none (INGEST_BATCH_WAIT=0), it takes
+// what is queued and returns at once, up to the batch size either way.
+func TestNextBatchWait(t *testing.T) {
+	d := func(seq uint64) delivery { return delivery{seq: seq, received: time.Now(), msg: &fakeMsg{seq: int64(seq)}} }
+	for _, tt := range []struct {
+		name   string
+		wait   time.Duration
+		queued int
+		later  int // sent 5 ms after the first
+		want   int
+	}{
+		{name: "no wait takes the queued", wait: -1, queued: 3, later: 4, want: 3},
+		{name: "no wait stops at the batch size", wait: -1, queued: 9, want: 5},
+		{name: "a wait gathers later ones", wait: time.Second, queued: 1, later: 4, want: 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := newIngest(Config{BatchSize: 5, BatchWait: tt.wait, QueueSize: 20}, newFakeStore(), discardLog(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range tt.queued {
+				in.queue <- d(uint64(k))
+			}
+			go func() {
+				time.Sleep(5 * time.Millisecond)
+				for k := range tt.later {
+					in.queue <- d(uint64(100 + k))
+				}
+			}()
+			batch, more := in.nextBatch()
+			if len(batch) != tt.want || !more {
+				t.Errorf("nextBatch took %d (more %v), want %d", len(batch), more, tt.want)
+			}
+		})
+	}
+}

@@ -40,11 +40,17 @@ type metrics struct {
 	batchSize    prometheus.Histogram
 	commit       prometheus.Histogram
 	ackLatency   prometheus.Histogram
+	age          prometheus.Histogram
 }
 
 // latencyBuckets span a fast local commit (1 ms) to a store outage that
 // retries for a minute.
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+
+// ageBuckets resolve a reading's age at commit around what matters for
+// an alert (a tenth to a quarter of a second) and reach a backlog of
+// minutes.
+var ageBuckets = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60, 300}
 
 func newMetrics(reg prometheus.Registerer, queueDepth, connected func() float64) (*metrics, error) {
 	m := &metrics{
@@ -89,6 +95,12 @@ func newMetrics(reg prometheus.Registerer, queueDepth, connected func() float64)
 			Help:    "Time from a message's receipt to its acknowledgement.",
 			Buckets: latencyBuckets,
 		}),
+		age: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "calibd_ingest_reading_age_seconds",
+			Help: "Time from a stored reading's timestamp (the device's clock) to the commit that stored it: " +
+				"publish to commit, when device and server clocks agree.",
+			Buckets: ageBuckets,
+		}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "calibd_ingest_queue_depth",
@@ -101,7 +113,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, connected func() float64)
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.received, m.stored, m.duplicates, m.deadLettered, m.retries,
-		m.connected, m.batchSize, m.commit, m.ackLatency, depth} {
+		m.connected, m.batchSize, m.commit, m.ackLatency, m.age, depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register ingest metrics: %w", err)
 		}

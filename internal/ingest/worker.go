@@ -32,7 +32,8 @@ func (i *Ingest) work() {
 }
 
 // nextBatch waits for one message, then takes more until BatchSize or
-// until BatchWait has passed since the first. more is false once the
+// until BatchWait has passed since the first (with BatchWait < 0, only
+// those already queued). more is false once the
 // queue is closed and empty.
 func (i *Ingest) nextBatch() (batch []delivery, more bool) {
 	first, ok := <-i.queue
@@ -40,6 +41,23 @@ func (i *Ingest) nextBatch() (batch []delivery, more bool) {
 		return nil, false
 	}
 	batch = append(make([]delivery, 0, min(i.cfg.BatchSize, 64)), first)
+	if i.cfg.BatchWait < 0 {
+		// No wait: what is queued now. An idle worker commits a message
+		// at once; under load, messages queue while the workers commit,
+		// so batches grow with the load.
+		for len(batch) < i.cfg.BatchSize {
+			select {
+			case d, ok := <-i.queue:
+				if !ok {
+					return batch, false
+				}
+				batch = append(batch, d)
+			default:
+				return batch, true
+			}
+		}
+		return batch, true
+	}
 	timer := time.NewTimer(i.cfg.BatchWait)
 	defer timer.Stop()
 	for len(batch) < i.cfg.BatchSize {
@@ -106,7 +124,11 @@ func (i *Ingest) process(batch []delivery) {
 		}
 		wait = min(2*wait, retryMax)
 	}
-	i.m.commit.Observe(time.Since(start).Seconds())
+	committed := time.Now()
+	i.m.commit.Observe(committed.Sub(start).Seconds())
+	for _, ts := range res.stamps {
+		i.m.age.Observe(committed.Sub(ts).Seconds())
+	}
 	i.m.batchSize.Observe(float64(len(batch)))
 	i.m.stored.Add(float64(res.stored))
 	i.m.duplicates.Add(float64(res.valid - res.stored))
@@ -130,6 +152,7 @@ type commitResult struct {
 	valid   int // messages handed to SaveMessages, in-batch repeats included
 	stored  int // of those, new ones
 	letters []devices.DeadLetter
+	stamps  []time.Time // the timestamps of the messages saved
 }
 
 // commit looks the batch's devices up, turns the messages no device can
@@ -186,6 +209,10 @@ func (i *Ingest) commit(items []decoded, batch []delivery, now time.Time, res *c
 			return fmt.Errorf("save %d messages: %w", len(msgs), err)
 		}
 		res.stored += n
+		res.stamps = res.stamps[:0]
+		for _, m := range msgs {
+			res.stamps = append(res.stamps, m.TS())
+		}
 	}
 	if len(letters) > 0 {
 		if err := i.store.SaveDeadLetters(ctx, letters); err != nil {
