@@ -336,7 +336,9 @@ func TestDeadLetterCountersStartAtZero(t *testing.T) {
 // within it after the first; with none (INGEST_BATCH_WAIT=0), it takes
 // what is queued and returns at once, up to the batch size either way.
 func TestNextBatchWait(t *testing.T) {
-	d := func(seq uint64) delivery { return delivery{seq: seq, received: time.Now(), msg: &fakeMsg{seq: int64(seq)}} }
+	d := func(seq uint64) delivery {
+		return delivery{seq: seq, received: time.Now(), msg: &fakeMsg{seq: int64(seq)}}
+	}
 	for _, tt := range []struct {
 		name   string
 		wait   time.Duration
