@@ -207,9 +207,14 @@ func startMQTT(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 	m := &mqttSide{log: log}
 	icfg := ingest.Config{URL: cfg.MQTTURL, ClientID: cfg.MQTTClientID, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword,
 		Shared: cfg.IngestShared, QueueSize: cfg.IngestQueue, Workers: cfg.IngestWorkers, BatchSize: cfg.IngestBatch,
-		BatchWait: cfg.IngestBatchWait, CAFile: cfg.MQTTCAFile}
+		BatchWait: cfg.IngestBatchWait, DeviceTTL: cfg.IngestDeviceTTL, CAFile: cfg.MQTTCAFile}
+	// INGEST_BATCH_WAIT=0 and INGEST_DEVICE_TTL=0 mean none; ingest.Config's
+	// zero is its default.
 	if icfg.BatchWait == 0 {
-		icfg.BatchWait = -1 // INGEST_BATCH_WAIT=0: no wait (ingest.Config's zero is its default)
+		icfg.BatchWait = -1
+	}
+	if icfg.DeviceTTL == 0 {
+		icfg.DeviceTTL = -1
 	}
 	if cfg.MQTTURL == "" {
 		blog := log.With("component", "broker")

@@ -43,6 +43,7 @@ type Config struct {
 	IngestQueue      int           // INGEST_QUEUE: messages held before backpressure
 	IngestBatch      int           // INGEST_BATCH: messages per commit
 	IngestBatchWait  time.Duration // INGEST_BATCH_WAIT: how long a batch may wait to fill; 0: commit what is queued
+	IngestDeviceTTL  time.Duration // INGEST_DEVICE_TTL: how long the ingest trusts a device it looked up; 0: every batch
 	AuthCacheTTL     time.Duration // AUTH_CACHE_TTL: how long a replica trusts a resolved token
 	MaxBodyBytes     int64         // MAX_BODY_BYTES: JSON request bodies
 	MaxImportBytes   int64         // MAX_IMPORT_BYTES: CSV uploads
@@ -140,6 +141,7 @@ func Load(getenv func(string) string) (Config, error) {
 		IngestQueue:      int(num("INGEST_QUEUE", 10000)),
 		IngestBatch:      int(num("INGEST_BATCH", 1000)),
 		IngestBatchWait:  dur("INGEST_BATCH_WAIT", 25*time.Millisecond),
+		IngestDeviceTTL:  dur("INGEST_DEVICE_TTL", 5*time.Second),
 		AuthCacheTTL:     dur("AUTH_CACHE_TTL", 5*time.Second),
 		MaxBodyBytes:     num("MAX_BODY_BYTES", 1<<20),
 		MaxImportBytes:   num("MAX_IMPORT_BYTES", 32<<20),

@@ -78,6 +78,10 @@ type Config struct {
 	QueueSize  int    // DefaultQueueSize when zero
 	Workers    int    // DefaultWorkers when zero
 	BatchSize  int    // DefaultBatchSize when zero
+	// DeviceTTL is how long a worker trusts a device it looked up (its
+	// kind, retirement and range); DefaultDeviceTTL when zero, none when
+	// negative.
+	DeviceTTL time.Duration
 	// BatchWait is how long a worker waits for a batch to fill after its
 	// first message; DefaultBatchWait when zero. Negative: no wait, a
 	// worker takes what is queued (batches grow with the load).
@@ -102,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	if c.DeviceTTL == 0 {
+		c.DeviceTTL = DefaultDeviceTTL
 	}
 	if c.BatchWait == 0 {
 		c.BatchWait = DefaultBatchWait
@@ -160,7 +167,8 @@ type Ingest struct {
 	m      *metrics
 	client paho.Client
 
-	queue chan delivery
+	queue   chan delivery
+	devices deviceCache
 	// seq numbers deliveries (only the handler writes it: paho calls it
 	// for one message at a time); acks releases their acknowledgements in
 	// that order.
@@ -261,6 +269,7 @@ func newIngest(cfg Config, store devices.ReadingStore, log *slog.Logger, reg pro
 		store:      store,
 		log:        log.With("component", "ingest"),
 		queue:      make(chan delivery, cfg.QueueSize),
+		devices:    deviceCache{ttl: cfg.DeviceTTL},
 		stopIntake: make(chan struct{}),
 		ready:      make(chan struct{}),
 		storeWarn:  lograte.New(10 * time.Second),

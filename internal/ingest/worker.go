@@ -171,7 +171,7 @@ func (i *Ingest) commit(items []decoded, batch []delivery, now time.Time, res *c
 	var devs map[string]devices.IngestDevice
 	if len(ids) > 0 {
 		var err error
-		if devs, err = i.store.IngestDevices(ctx, ids); err != nil {
+		if devs, err = i.devices.lookup(ctx, ids, i.store.IngestDevices); err != nil {
 			return fmt.Errorf("look up devices: %w", err)
 		}
 	}

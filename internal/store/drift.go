@@ -158,7 +158,7 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	// driftCache: the compare and set checks them like rows just read.
 	optimistic := s.dialect == migrations.Postgres
 	states := make(map[string]driftStateRow, len(ids))
-	decoded := map[string]devices.DriftState{}
+	decoded := make(map[string]devices.DriftState, len(ids))
 	toRead := ids
 	if optimistic {
 		toRead = s.driftCache.take(ids, states, decoded)
@@ -266,7 +266,7 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 // known, when set, is row.State already decoded (driftCache). It returns
 // the row to write, its state decoded, and what the checks did; a nil
 // outcome means nothing to write (every check was before the last reset).
-func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, row driftStateRow, known *devices.DriftState,
+func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th *thermometerRow, row driftStateRow, known *devices.DriftState,
 	now time.Time) (driftStateRow, devices.DriftState, *driftOutcome, error) {
 	id := th.ID
 	var st devices.DriftState
@@ -298,7 +298,7 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, 
 		return row, st, nil, nil
 	}
 	cfg := s.drift.Detectors
-	par := s.driftParams(th, row)
+	par := s.driftParams(*th, row)
 	o := driftOutcome{th: th, replay: replay}
 	for _, p := range pts {
 		e := p.ValueC - p.ReferenceC
@@ -320,7 +320,7 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th thermometerRow, 
 
 // driftOutcome is what one batch's checks did to one thermometer.
 type driftOutcome struct {
-	th     thermometerRow
+	th     *thermometerRow
 	replay bool
 	hits   alertHits
 }
@@ -414,7 +414,7 @@ func (s *Store) writeDriftAlerts(tx *gorm.DB, outcomes []driftOutcome, now time.
 					return err
 				}
 			case h != nil:
-				if err := s.openDriftAlert(tx, o.th, kind, *h, now); err != nil {
+				if err := s.openDriftAlert(tx, *o.th, kind, *h, now); err != nil {
 					return err
 				}
 			case o.replay && cur.ID != "":

@@ -111,18 +111,18 @@ const driftThermometerColumns = "id, venue_id, operator_org_id, institute_id, st
 
 // driftThermometers reads what the detectors and a new alert need of the
 // thermometers among ids (lifts are simply absent).
-func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string) (map[string]thermometerRow, error) {
-	out := make(map[string]thermometerRow, len(ids))
+func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string) (map[string]*thermometerRow, error) {
+	out := make(map[string]*thermometerRow, len(ids))
 	err := eachRowByID(ctx, tx, conn, ids,
 		"SELECT "+driftThermometerColumns+" FROM thermometers WHERE id = ANY($1)",
 		"SELECT "+driftThermometerColumns+" FROM thermometers WHERE id IN ?",
 		func(rows rowScanner) error {
-			var th thermometerRow
+			th := new(thermometerRow)
 			if err := rows.Scan(&th.ID, &th.VenueID, &th.OperatorOrgID, &th.InstituteID, &th.Status, &th.MPEC, &th.ToleranceProfile,
 				&th.LastCalibratedAt, &th.NextDueAt); err != nil {
 				return err
 			}
-			out[th.ID] = th
+			out[th.ID] = th // by pointer: the row is large, and the batch's outcomes share it
 			return nil
 		})
 	return out, err
