@@ -52,9 +52,3 @@ func OldReadArray(data []byte) ([]string, *DecodeError) {
 	raws, err := oldReadArray(data)
 	return splitRaws(raws), err
 }
-
-// OldDecode is Decode as it was.
-var OldDecode = oldDecode
-
-// OldParseTopic is ParseTopic as it was.
-var OldParseTopic = oldParseTopic

@@ -1,7 +1,6 @@
 package devices_test
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +12,7 @@ import (
 // The hand-written JSON splitter (jsonscan.go) must give what the
 // encoding/json walk it replaced gave (oldreading_test.go): the same
 // members, and for bad input the same DecodeError, message included. These
-// tests and FuzzReadObjectMatchesEncodingJSON compare the two, and Decode
-// with the old Decode.
+// tests and FuzzReadObjectMatchesEncodingJSON compare the two.
 
 // splitSeeds are payloads for the splitter: one of each way to be wrong
 // (every context of encoding/json's syntax errors, each place the data can
@@ -78,47 +76,6 @@ func checkSplit(t *testing.T, data []byte) {
 	}
 }
 
-// checkDecodeSame compares Decode with the old Decode on one topic.
-func checkDecodeSame(t *testing.T, topic string, payload []byte) {
-	t.Helper()
-	got, gotErr := devices.Decode(topic, payload, decodeNow, devices.DecodeLimits{})
-	want, wantErr := devices.OldDecode(topic, payload, decodeNow, devices.DecodeLimits{})
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("Decode(%q, %q) message (-old +new):\n%s", topic, payload, diff)
-	}
-	if diff := cmp.Diff(wantErr, gotErr); diff != "" {
-		t.Fatalf("Decode(%q, %q) error (-old +new):\n%s", topic, payload, diff)
-	}
-}
-
-// checkTopicSame compares ParseTopic with the old ParseTopic.
-func checkTopicSame(t *testing.T, topic string) {
-	t.Helper()
-	id, kind, senml, err := devices.ParseTopic(topic)
-	oid, okind, osenml, oerr := devices.OldParseTopic(topic)
-	if id != oid || kind != okind || senml != osenml || !cmp.Equal(err, oerr) {
-		t.Fatalf("ParseTopic(%q) = %q, %q, %v, %v; the old one gave %q, %q, %v, %v", topic, id, kind, senml, err, oid, okind, osenml, oerr)
-	}
-}
-
-// topicSeeds are topics, and ends of topics after TopicPrefix.
-func topicSeeds() []string {
-	out := []string{"", "/", "//", "///", "a/b", "a/b/c", "a/b/c/d", devID, devID + "/", devID + "/checks", devID + "/checks/", devID + "/checks/senml",
-		devID + "/checks/senml/", devID + "/checks//senml", devID + "//checks", strings.ToUpper(devID) + "/events", devID + "/telemetry/cbor",
-		"urn:uuid:" + devID + "/checks", devID + "/Checks", devID[:35] + "/checks"}
-	for _, tt := range decodeCases() {
-		out = append(out, tt.Topic)
-	}
-	return out
-}
-
-func TestParseTopicMatchesOld(t *testing.T) {
-	for _, s := range topicSeeds() {
-		checkTopicSame(t, s)
-		checkTopicSame(t, devices.TopicPrefix+s)
-	}
-}
-
 // diffPayloads are the decode table's payloads and the splitter seeds.
 func diffPayloads() []string {
 	var out []string
@@ -134,36 +91,18 @@ func TestReadObjectMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-func TestDecodeMatchesOld(t *testing.T) {
-	for _, tt := range decodeCases() {
-		checkDecodeSame(t, tt.Topic, []byte(tt.Payload))
-	}
-	for _, p := range diffPayloads() {
-		for _, topic := range fuzzTopics {
-			checkDecodeSame(t, topic, []byte(p))
-		}
-	}
-}
-
 // FuzzReadObjectMatchesEncodingJSON: for any bytes the hand-written
-// splitter returns the members and errors the encoding/json walk did, and
-// Decode (on the topic picked by the first argument) returns what the old
-// Decode did, and so does ParseTopic, given the bytes as a topic or as the
-// end of one. Seeded from the decode table, splitSeeds and topicSeeds.
+// splitter returns the members and errors the encoding/json walk did, as a
+// payload, a nested object and a SenML pack. Seeded from the decode table
+// and splitSeeds.
 func FuzzReadObjectMatchesEncodingJSON(f *testing.F) {
 	for _, tt := range decodeCases() {
-		f.Add(uint8(max(0, slices.Index(fuzzTopics, tt.Topic))), []byte(tt.Payload))
+		f.Add([]byte(tt.Payload))
 	}
-	for i, p := range splitSeeds() {
-		f.Add(uint8(i), []byte(p))
+	for _, p := range splitSeeds() {
+		f.Add([]byte(p))
 	}
-	for i, s := range topicSeeds() {
-		f.Add(uint8(i), []byte(s))
-	}
-	f.Fuzz(func(t *testing.T, topic uint8, data []byte) {
+	f.Fuzz(func(t *testing.T, data []byte) {
 		checkSplit(t, data)
-		checkDecodeSame(t, fuzzTopics[int(topic)%len(fuzzTopics)], data)
-		checkTopicSame(t, string(data))
-		checkTopicSame(t, devices.TopicPrefix+string(data))
 	})
 }

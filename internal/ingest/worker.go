@@ -41,35 +41,36 @@ func (i *Ingest) nextBatch() (batch []delivery, more bool) {
 		return nil, false
 	}
 	batch = append(make([]delivery, 0, min(i.cfg.BatchSize, 64)), first)
-	if i.cfg.BatchWait < 0 {
-		// No wait: what is queued now. An idle worker commits a message
-		// at once; under load, messages queue while the workers commit,
-		// so batches grow with the load.
-		for len(batch) < i.cfg.BatchSize {
+	// With no wait (BatchWait < 0) timeout stays nil and the worker takes
+	// only what is queued now: an idle worker commits a message at once,
+	// and under load messages queue while the workers commit, so batches
+	// grow with the load.
+	var timeout <-chan time.Time
+	if i.cfg.BatchWait >= 0 {
+		timer := time.NewTimer(i.cfg.BatchWait)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	for len(batch) < i.cfg.BatchSize {
+		var d delivery
+		var ok bool
+		if timeout == nil {
 			select {
-			case d, ok := <-i.queue:
-				if !ok {
-					return batch, false
-				}
-				batch = append(batch, d)
+			case d, ok = <-i.queue:
 			default:
 				return batch, true
 			}
-		}
-		return batch, true
-	}
-	timer := time.NewTimer(i.cfg.BatchWait)
-	defer timer.Stop()
-	for len(batch) < i.cfg.BatchSize {
-		select {
-		case d, ok := <-i.queue:
-			if !ok {
-				return batch, false
+		} else {
+			select {
+			case d, ok = <-i.queue:
+			case <-timeout:
+				return batch, true
 			}
-			batch = append(batch, d)
-		case <-timer.C:
-			return batch, true
 		}
+		if !ok {
+			return batch, false
+		}
+		batch = append(batch, d)
 	}
 	return batch, true
 }
