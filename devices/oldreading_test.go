@@ -2,7 +2,8 @@ package devices
 
 // The JSON splitter as it was before the hand-written one (jsonscan.go):
 // encoding/json's Decoder.Token walk over one object, and over a SenML
-// pack, unchanged but for an "old" prefix. It is the oracle
+// pack, unchanged but for an "old" prefix (join and jsonType, which did
+// not change, are the live ones). It is the oracle
 // jsonscan_diff_test.go and FuzzReadObjectMatchesEncodingJSON compare the
 // splitter with: the same members, and for bad input the same DecodeError,
 // message included. (While the decoder was rewritten, the whole old Decode
@@ -38,7 +39,7 @@ func oldReadObject(data []byte, path string, top bool) ([]oldMember, *DecodeErro
 		if top {
 			return nil, decodeErr(ReasonNotJSON, path, "%s must be a JSON object", where)
 		}
-		return nil, decodeErr(ReasonBadType, path, "must be an object, not %s", oldJSONType(json.RawMessage(data)))
+		return nil, decodeErr(ReasonBadType, path, "must be an object, not %s", jsonType(json.RawMessage(data)))
 	}
 	var out []oldMember
 	seen := map[string]bool{}
@@ -53,7 +54,7 @@ func oldReadObject(data []byte, path string, top bool) ([]oldMember, *DecodeErro
 			return nil, decodeErr(ReasonNotJSON, path, "%s is not JSON: %v", where, err)
 		}
 		if seen[key] {
-			return nil, decodeErr(ReasonDuplicateField, oldJoin(path, key), "given twice")
+			return nil, decodeErr(ReasonDuplicateField, join(path, key), "given twice")
 		}
 		seen[key] = true
 		out = append(out, oldMember{key: key, raw: raw})
@@ -67,34 +68,6 @@ func oldReadObject(data []byte, path string, top bool) ([]oldMember, *DecodeErro
 		}
 	}
 	return out, nil
-}
-
-func oldJoin(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// oldJSONType names the JSON type of a raw value.
-func oldJSONType(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
 }
 
 // oldReadArray is the old senmlRecords' walk of the pack, cut out of it
