@@ -236,7 +236,7 @@ func (v DriftVerdict) Drift() bool { return v.EWMA || v.CUSUM }
 // by time only: a reading before the last one applied is ignored, one at
 // the same time is applied. Use ObserveSeq when the reading has a seq.
 func (s *DriftState) Observe(cfg DriftConfig, at time.Time, e, mpe, u, sigma float64) DriftVerdict {
-	return s.observe(cfg, at, 0, false, e, mpe, u, sigma)
+	return s.observe(cfg, at, 0, false, e, 0, mpe, u, sigma)
 }
 
 // ObserveSeq is Observe for a reading with a device sequence number: a
@@ -244,14 +244,24 @@ func (s *DriftState) Observe(cfg DriftConfig, at time.Time, e, mpe, u, sigma flo
 // higher, so a redelivered reading does not count twice. A later reading
 // is applied whatever its seq, since devices restart their counters.
 func (s *DriftState) ObserveSeq(cfg DriftConfig, at time.Time, seq int64, e, mpe, u, sigma float64) DriftVerdict {
-	return s.observe(cfg, at, seq, true, e, mpe, u, sigma)
+	return s.observe(cfg, at, seq, true, e, 0, mpe, u, sigma)
 }
 
-func (s *DriftState) observe(cfg DriftConfig, at time.Time, seq int64, hasSeq bool, e, mpe, u, sigma float64) DriftVerdict {
+// ObserveCentred is ObserveSeq for a device whose detectors aim at a
+// target error mu0 (°C) instead of 0 (DOMAIN.md §3.2's μ0): its error as
+// left by its last calibration. EWMA and CUSUM then watch e − mu0, so a
+// steady bias the calibration found within tolerance is not drift; the
+// single-reading test against the MPE and the forecast still judge e
+// itself, since a bias counts towards the MPE.
+func (s *DriftState) ObserveCentred(cfg DriftConfig, at time.Time, seq int64, e, mu0, mpe, u, sigma float64) DriftVerdict {
+	return s.observe(cfg, at, seq, true, e, mu0, mpe, u, sigma)
+}
+
+func (s *DriftState) observe(cfg DriftConfig, at time.Time, seq int64, hasSeq bool, e, mu0, mpe, u, sigma float64) DriftVerdict {
 	switch {
 	case at.IsZero():
 		return ignored("reading has no time")
-	case !finiteAll(e, mpe, u, sigma) || mpe <= 0 || u < 0 || sigma <= 0:
+	case !finiteAll(e, mu0, mpe, u, sigma) || mpe <= 0 || u < 0 || sigma <= 0:
 		return ignored(fmt.Sprintf("unusable numbers: e %v, MPE %v, U %v, σ %v (need finite, MPE > 0, U >= 0, σ > 0)", e, mpe, u, sigma))
 	case s.N > 0 && at.Before(s.LastAt):
 		return ignored(fmt.Sprintf("out of order: %s is before the last reading at %s",
@@ -274,24 +284,26 @@ func (s *DriftState) observe(cfg DriftConfig, at time.Time, seq int64, hasSeq bo
 		OutOfTolerance: math.Abs(e) > mpe+DecisionToleranceC,
 	}
 
-	// EWMA, DOMAIN.md §3.1 [S23]:
-	//   z_t = λ·e_t + (1−λ)·z_{t−1}, z_0 = 0
+	// EWMA, DOMAIN.md §3.1 [S23], on e_t − μ0:
+	//   z_t = λ·(e_t − μ0) + (1−λ)·z_{t−1}, z_0 = 0
 	//   σ_z,t = σ·√(λ/(2−λ)·(1 − (1−λ)^{2t}))
 	//   alarm when |z_t| > L·σ_z,t.
+	// The EWMA and CUSUM watch the error's departure from the target.
+	d := e - mu0
 	lam := cfg.Lambda
-	s.EWMA = lam*e + (1-lam)*s.EWMA
+	s.EWMA = lam*d + (1-lam)*s.EWMA
 	sz := sigma * math.Sqrt(lam/(2-lam)*(1-math.Pow(1-lam, 2*float64(s.N))))
 	v.Z, v.ZLimit = s.EWMA, cfg.L*sz
 	v.EWMA = math.Abs(s.EWMA) > v.ZLimit+DecisionToleranceC
 
-	// Tabular CUSUM, DOMAIN.md §3.2 [S24], target μ0 = 0:
-	//   C⁺_t = max(0, C⁺_{t−1} + e_t − K), C⁻_t = max(0, C⁻_{t−1} − K − e_t)
+	// Tabular CUSUM, DOMAIN.md §3.2 [S24], target μ0 (0 unless centred):
+	//   C⁺_t = max(0, C⁺_{t−1} + (e_t − μ0) − K), C⁻_t = max(0, C⁻_{t−1} − K − (e_t − μ0))
 	//   K = k·σ, H = h·σ; alarm when C⁺_t > H or C⁻_t > H.
 	// The statistics keep accumulating after an alarm (the open alert
 	// grows with the evidence); only Reset clears them.
 	kc, hc := cfg.K*sigma, cfg.H*sigma
-	s.CUSUMHigh = math.Max(0, s.CUSUMHigh+e-kc)
-	s.CUSUMLow = math.Max(0, s.CUSUMLow-kc-e)
+	s.CUSUMHigh = math.Max(0, s.CUSUMHigh+d-kc)
+	s.CUSUMLow = math.Max(0, s.CUSUMLow-kc-d)
 	v.CUSUMHigh, v.CUSUMLow, v.CUSUMLimit = s.CUSUMHigh, s.CUSUMLow, hc
 	v.CUSUM = s.CUSUMHigh > hc+DecisionToleranceC || s.CUSUMLow > hc+DecisionToleranceC
 

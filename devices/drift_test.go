@@ -546,3 +546,78 @@ func TestDriftStateSplitStream(t *testing.T) {
 		}
 	}
 }
+
+// TestDriftCentred: a thermometer its calibration left reading 0.08 °C
+// high (σ 0.05, MPE 0.2) checks at that bias: aimed at 0 the EWMA and
+// CUSUM call it drift within a few checks, aimed at the calibration's
+// error they stay quiet, and a move of 0.1 °C away from it is caught. The
+// MPE test judges the error itself: 0.25 °C is out of tolerance whatever
+// the target.
+func TestDriftCentred(t *testing.T) {
+	cfg := devices.DefaultDriftConfig()
+	const mu0, mpe, u, sigma = 0.08, 0.2, 0.05, 0.05
+	alarmAt := func(centre float64, errs func(i int) float64) int {
+		var s devices.DriftState
+		for i := range 40 {
+			v := s.ObserveCentred(cfg, day(float64(i)), int64(i+1), errs(i), centre, mpe, u, sigma)
+			if v.Ignored {
+				t.Fatalf("check %d ignored: %s", i+1, v.IgnoredReason)
+			}
+			if v.Drift() {
+				return i + 1
+			}
+		}
+		return 0
+	}
+	bias := func(int) float64 { return mu0 }
+	if n := alarmAt(0, bias); n == 0 || n > 5 {
+		t.Errorf("aimed at 0, a steady +0.08 °C bias alarmed at check %d, want within 5", n)
+	}
+	if n := alarmAt(mu0, bias); n != 0 {
+		t.Errorf("aimed at the calibration's +0.08 °C, the same checks alarmed at check %d", n)
+	}
+	moved := func(i int) float64 {
+		if i < 10 {
+			return mu0
+		}
+		return mu0 + 0.1
+	}
+	if n := alarmAt(mu0, moved); n <= 10 || n > 15 {
+		t.Errorf("a 0.1 °C move from the target after check 10 alarmed at check %d, want 11-15", n)
+	}
+	var s devices.DriftState
+	if v := s.ObserveCentred(cfg, day(0), 1, 0.25, mu0, mpe, u, sigma); !v.OutOfTolerance {
+		t.Error("0.25 °C against an MPE of 0.2 was not out of tolerance with a target of 0.08")
+	}
+	var plain, centred devices.DriftState
+	for i := range 5 {
+		plain.ObserveSeq(cfg, day(float64(i)), int64(i+1), 0.1*float64(i), mpe, u, sigma)
+		centred.ObserveCentred(cfg, day(float64(i)), int64(i+1), 0.1*float64(i), mu0, mpe, u, sigma)
+	}
+	if p, c := plain.Forecast(cfg, mpe, u), centred.Forecast(cfg, mpe, u); p.Predicted == nil || c.Predicted == nil || !p.Predicted.Equal(*c.Predicted) {
+		t.Errorf("the forecast moved with the target: %v vs %v", p.Predicted, c.Predicted)
+	}
+}
+
+// TestCalibrationErrorNear: the target comes from the test point nearest
+// the reference asked for, as left when adjusted, as found otherwise.
+func TestCalibrationErrorNear(t *testing.T) {
+	d := devices.CalibrationData{Points: []devices.TestPoint{
+		{ReferenceC: 35, AsFoundC: []float64{35.3, 35.3, 35.3}},
+		{ReferenceC: 37, AsFoundC: []float64{37.1, 37.2, 37.3}, AsLeftC: []float64{37.01, 37.02, 37.03}},
+		{ReferenceC: 41.5, AsFoundC: []float64{41.4, 41.4, 41.4}},
+	}}
+	if e, at, ok := d.ErrorNear(devices.DriftTargetReferenceC); !ok || at != 37 || math.Abs(e-0.2) > 1e-9 {
+		t.Errorf("not adjusted: ErrorNear(37) = %v at %v, %v; want +0.2 (as found) at 37", e, at, ok)
+	}
+	d.Adjusted = true
+	if e, _, _ := d.ErrorNear(37); math.Abs(e-0.02) > 1e-9 {
+		t.Errorf("adjusted: ErrorNear(37) = %v, want +0.02 (as left)", e)
+	}
+	if e, at, _ := d.ErrorNear(42); at != 41.5 || math.Abs(e+0.1) > 1e-9 {
+		t.Errorf("ErrorNear(42) = %v at %v, want −0.1 at 41.5", e, at)
+	}
+	if _, _, ok := (devices.CalibrationData{}).ErrorNear(37); ok {
+		t.Error("no points gave an error")
+	}
+}

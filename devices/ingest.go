@@ -105,7 +105,11 @@ type DriftReport struct {
 	// and the repeatability σ, °C; ParamsSource says where σ and U came
 	// from (the last passing calibration, or a configured default).
 	MPEC, UC, SigmaC float64
-	ParamsSource     string
+	// Mu0C is the target error the EWMA and CUSUM aim at (the last
+	// passing calibration's error near 37 °C; 0 before one): EWMAC and
+	// the CUSUM sums are of e − Mu0C.
+	Mu0C         float64
+	ParamsSource string
 	// ResetAt is the last passing calibration: checks up to then do not
 	// count. Nil when the device was never calibrated.
 	ResetAt *time.Time

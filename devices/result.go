@@ -242,6 +242,40 @@ func (d CalibrationData) Repeatability() (sigma float64, df int) {
 	return math.Sqrt(ss / float64(df)), df
 }
 
+// DriftTargetReferenceC is the reference temperature whose calibration
+// error centres a thermometer's drift detectors: in-service checks are
+// made against a portable 37 °C blackbody (DOMAIN.md §3).
+const DriftTargetReferenceC = 37.0
+
+// ErrorNear is the error the calibration left the instrument with at the
+// test point whose reference is nearest refC: the mean as-left reading
+// (as-found when not adjusted) minus the reference. ok is false when there
+// are no readings.
+func (d CalibrationData) ErrorNear(refC float64) (errC, atC float64, ok bool) {
+	best := -1
+	for i, p := range d.Points {
+		if best < 0 || math.Abs(p.ReferenceC-refC) < math.Abs(d.Points[best].ReferenceC-refC) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, 0, false
+	}
+	p := d.Points[best]
+	xs := p.AsFoundC
+	if d.Adjusted && len(p.AsLeftC) > 0 {
+		xs = p.AsLeftC
+	}
+	if len(xs) == 0 {
+		return 0, 0, false
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum/float64(len(xs)) - p.ReferenceC, p.ReferenceC, true
+}
+
 // ExpandedUncertainty is the largest expanded uncertainty of the error
 // over the points, restated at k = 2 (U·2/k): the U of the guard band
 // A = MPE − U the forecast aims at (DOMAIN.md §2.3, §3.3).

@@ -158,6 +158,7 @@ type driftJSON struct {
 	UC               float64           `json:"u_c"`
 	AcceptanceLimitC float64           `json:"acceptance_limit_c"`
 	SigmaC           float64           `json:"sigma_c"`
+	TargetC          float64           `json:"target_error_c"`
 	ParamsSource     string            `json:"params_source"`
 	ResetAt          *time.Time        `json:"reset_at"`
 	Checks           int               `json:"checks"`
@@ -190,7 +191,7 @@ func (s *Server) getDrift(c *gin.Context) {
 			SlopeSignificant: r.Forecast.SlopeSignificant}
 	}
 	c.JSON(http.StatusOK, driftJSON{DeviceID: r.DeviceID, MPEC: r.MPEC, UC: r.UC, AcceptanceLimitC: r.MPEC - r.UC, SigmaC: r.SigmaC,
-		ParamsSource: r.ParamsSource, ResetAt: r.ResetAt, Checks: r.N, LastCheckAt: r.LastAt, EWMAC: r.EWMAC, EWMALimitC: r.EWMALimitC,
+		TargetC: r.Mu0C, ParamsSource: r.ParamsSource, ResetAt: r.ResetAt, Checks: r.N, LastCheckAt: r.LastAt, EWMAC: r.EWMAC, EWMALimitC: r.EWMALimitC,
 		CUSUMHighC: r.CUSUMHighC, CUSUMLowC: r.CUSUMLowC, CUSUMLimitC: r.CUSUMLimitC, Forecast: fc, NextDueAt: r.NextDueAt,
 		Replays: r.Replays, UpdatedAt: r.UpdatedAt})
 }

@@ -1,9 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/calibd/calibd/devices"
 )
 
 // TestDeviceCredentialsAPI: the operator issues a thermometer's MQTT
@@ -107,8 +111,26 @@ func TestDriftAPI(t *testing.T) {
 		}
 		a.result(w)
 		d = a.must(req{method: "GET", path: path, token: w.reg}, 200).json(t)
-		if d["checks"] != float64(0) || d["reset_at"] == nil || !strings.Contains(d["params_source"].(string), "passing calibration CAL-") {
+		if d["checks"] != float64(0) || d["reset_at"] == nil || !strings.Contains(d["params_source"].(string), "passing calibration CAL-") ||
+			math.Abs(d["target_error_c"].(float64)-0.05) > 1e-9 {
 			t.Errorf("drift after a passing calibration = %v", d)
+		}
+		// The calibration left thermA reading 0.05 °C high at 37 °C: checks
+		// showing that same bias are not drift (the detectors aim at it).
+		var msgs []devices.Message
+		for i := range 3 {
+			msgs = append(msgs, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA, Seq: int64(11 + i),
+				TS: time.Now().UTC().Add(time.Duration(5+i) * time.Second), ReferenceC: 37, ValueC: 37.05, Mode: devices.ModeCalibration}})
+		}
+		if _, err := a.st.SaveMessages(context.Background(), msgs, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		d = a.must(req{method: "GET", path: path, token: w.adminA}, 200).json(t)
+		if d["checks"] != float64(3) || math.Abs(d["ewma_c"].(float64)) > 1e-9 || d["cusum_high_c"] != float64(0) {
+			t.Errorf("drift after three checks at the calibrated bias = %v", d)
+		}
+		if ids := a.must(req{method: "GET", path: "/api/v1/alerts?device_id=" + w.thermA + "&kind=drift&state=open", token: w.adminA}, 200).ids(t); len(ids) != 0 {
+			t.Errorf("open drift alerts after checks at the calibrated bias: %v", ids)
 		}
 		a.must(req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/drift", token: w.adminA}, 404)
 		a.must(req{method: "GET", path: "/api/v1/devices/not-a-uuid/drift", token: w.adminA}, 404)

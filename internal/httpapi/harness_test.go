@@ -421,14 +421,18 @@ func (a *api) liftWork(w *world) (task, report string) {
 	return ids[0], report
 }
 
-// alert stores three +0.1 °C calibration checks of thermA, as the ingest
-// would, and returns the drift alert they raise. They are dated after now:
-// a result recorded earlier reset the detectors.
+// alert stores three calibration checks of thermA 0.1 °C off its
+// detectors' target, as the ingest would, and returns the drift alert they
+// raise. They are dated after now: a result recorded earlier reset the
+// detectors.
 func (a *api) alert(w *world) string {
+	// 0.1 °C away from the error the detectors aim at (0 before a
+	// calibration; the calibration's error after one).
+	target := a.must(req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/drift", token: w.adminA}, 200).json(a.t)["target_error_c"].(float64)
 	var msgs []devices.Message
 	for i := range 3 {
 		msgs = append(msgs, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA, Seq: int64(i + 1),
-			TS: time.Now().UTC().Add(time.Duration(i+1) * time.Second), ReferenceC: 37, ValueC: 37.1, Mode: devices.ModeCalibration}})
+			TS: time.Now().UTC().Add(time.Duration(i+1) * time.Second), ReferenceC: 37, ValueC: 37.1 + target, Mode: devices.ModeCalibration}})
 	}
 	if _, err := a.st.SaveMessages(context.Background(), msgs, time.Now()); err != nil {
 		a.t.Fatal(err)

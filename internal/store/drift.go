@@ -28,7 +28,10 @@ type driftStateRow struct {
 	UpdatedAt  time.Time
 	// SigmaC and UC come from the last passing calibration (resetDrift);
 	// nil means the configured default.
-	SigmaC       *float64 `gorm:"column:sigma_c"`
+	SigmaC *float64 `gorm:"column:sigma_c"`
+	// Mu0C is the detectors' target error (the calibration's error near
+	// 37 °C); nil: 0.
+	Mu0C         *float64 `gorm:"column:mu0_c"`
 	UC           *float64 `gorm:"column:u_c"`
 	ParamsSource string
 }
@@ -85,8 +88,8 @@ var driftKinds = []devices.AlertKind{devices.AlertOutOfTolerance, devices.AlertD
 
 // driftParams are the numbers a thermometer's checks are judged by.
 type driftParams struct {
-	mpe, u, sigma float64
-	source        string
+	mpe, u, sigma, mu0 float64
+	source             string
 }
 
 // driftParams: σ and U from the thermometer's last passing calibration
@@ -104,7 +107,10 @@ func (s *Store) driftParams(th thermometerRow, st driftStateRow) driftParams {
 	if st.UC != nil {
 		p.u = *st.UC
 	}
-	if st.ParamsSource != "" && (st.SigmaC != nil || st.UC != nil) {
+	if st.Mu0C != nil {
+		p.mu0 = *st.Mu0C
+	}
+	if st.ParamsSource != "" && (st.SigmaC != nil || st.UC != nil || st.Mu0C != nil) {
 		p.source = st.ParamsSource
 	}
 	return p
@@ -302,7 +308,7 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th *thermometerRow,
 	o := driftOutcome{th: th, replay: replay}
 	for _, p := range pts {
 		e := p.ValueC - p.ReferenceC
-		v := st.ObserveSeq(cfg, p.TS.UTC(), p.Seq, e, par.mpe, par.u, par.sigma)
+		v := st.ObserveCentred(cfg, p.TS.UTC(), p.Seq, e, par.mu0, par.mpe, par.u, par.sigma)
 		if v.Ignored {
 			continue
 		}
@@ -538,11 +544,11 @@ func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, 
 	at = at.UTC()
 	row := driftStateRow{DeviceID: id, State: "{}", ResetAt: &at, UpdatedAt: now}
 	if data != nil {
-		row.SigmaC, row.UC, row.ParamsSource = calibrationParams(*data, reason, s.drift.SigmaC)
+		row.SigmaC, row.UC, row.Mu0C, row.ParamsSource = calibrationParams(*data, reason, s.drift.SigmaC)
 	}
 	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "device_id"}},
 		DoUpdates: clause.Assignments(map[string]any{"state": "{}", "through_ts": nil, "through_seq": nil, "reset_at": at, "updated_at": now,
-			"sigma_c": row.SigmaC, "u_c": row.UC, "params_source": row.ParamsSource}),
+			"sigma_c": row.SigmaC, "u_c": row.UC, "mu0_c": row.Mu0C, "params_source": row.ParamsSource}),
 	}).Create(&row).Error; err != nil {
 		return err
 	}
@@ -558,7 +564,7 @@ func (s *Store) resetDrift(tx *gorm.DB, id string, at time.Time, reason string, 
 // agree exactly, and a σ near zero would turn the detectors' limits into
 // alarms on the device's ordinary bias. A calibration with no spread at
 // all gives no σ (nil: the default applies).
-func calibrationParams(d devices.CalibrationData, source string, defaultSigma float64) (sigma, u *float64, why string) {
+func calibrationParams(d devices.CalibrationData, source string, defaultSigma float64) (sigma, u, mu0 *float64, why string) {
 	parts := []string{source}
 	if v, df := d.Repeatability(); df > 0 && v > 0 {
 		v = max(v, defaultSigma/2)
@@ -569,10 +575,14 @@ func calibrationParams(d devices.CalibrationData, source string, defaultSigma fl
 		u = &v
 		parts = append(parts, fmt.Sprintf("U %.3f °C", v))
 	}
-	if len(parts) == 1 {
-		return nil, nil, ""
+	if v, at, ok := d.ErrorNear(devices.DriftTargetReferenceC); ok {
+		mu0 = &v
+		parts = append(parts, fmt.Sprintf("target error %+.3f °C (left at %.1f °C)", v, at))
 	}
-	return sigma, u, strings.Join(parts, ", ")
+	if len(parts) == 1 {
+		return nil, nil, nil, ""
+	}
+	return sigma, u, mu0, strings.Join(parts, ", ")
 }
 
 // ActOnAlert implements devices.AlertStore.
@@ -783,7 +793,7 @@ func (s *Store) DriftReport(ctx context.Context, a devices.Actor, thermometerID 
 		return devices.DriftReport{}, fmt.Errorf("drift of %s: stored state: %w", d.id, err)
 	}
 	par, cfg := s.driftParams(th, row), s.drift.Detectors
-	out := devices.DriftReport{DeviceID: d.id, MPEC: par.mpe, UC: par.u, SigmaC: par.sigma, ParamsSource: par.source,
+	out := devices.DriftReport{DeviceID: d.id, MPEC: par.mpe, UC: par.u, SigmaC: par.sigma, Mu0C: par.mu0, ParamsSource: par.source,
 		ResetAt: utcPtr(row.ResetAt), N: st.N, Lambda: cfg.Lambda, EWMAC: st.EWMA, EWMALimitC: st.EWMALimit(cfg, par.sigma),
 		CUSUMHighC: st.CUSUMHigh, CUSUMLowC: st.CUSUMLow, CUSUMLimitC: cfg.H * par.sigma,
 		Forecast: st.Forecast(cfg, par.mpe, par.u), NextDueAt: th.NextDueAt.UTC(), Replays: row.Replays}

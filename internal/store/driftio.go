@@ -128,7 +128,7 @@ func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []s
 	return out, err
 }
 
-const driftStateColumns = "device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, params_source"
+const driftStateColumns = "device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, mu0_c, params_source"
 
 // readDriftStates reads the drift states of ids, locking them when lock
 // is set (FOR UPDATE on PostgreSQL; SQLite's transaction holds the whole
@@ -144,7 +144,7 @@ func (s *Store) readDriftStates(ctx context.Context, tx *gorm.DB, conn *sql.Conn
 		func(rows rowScanner) error {
 			var r driftStateRow
 			if err := rows.Scan(&r.DeviceID, &r.State, &r.ThroughTS, &r.ThroughSeq, &r.ResetAt, &r.Replays, &r.UpdatedAt, &r.SigmaC, &r.UC,
-				&r.ParamsSource); err != nil {
+				&r.Mu0C, &r.ParamsSource); err != nil {
 				return err
 			}
 			into[r.DeviceID] = r
