@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,6 +70,8 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		if n > 0 {
 			log.Info("migrations applied", "count", n)
 		}
+	} else if err := schemaCurrent(ctx, st); err != nil {
+		return nil, err
 	}
 	secret, err := st.Bootstrap(ctx, cfg.BootstrapToken)
 	if err != nil {
@@ -316,4 +319,27 @@ func Run(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// schemaCurrent refuses to start on a database that lacks migrations this
+// version needs (MIGRATE_ON_START=false): every request and ingest batch
+// touching the new columns would fail until someone ran them. A database
+// ahead of this version (a newer replica migrated it during a rollout) is
+// fine.
+func schemaCurrent(ctx context.Context, st *store.Store) error {
+	ms, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, m := range ms {
+		if m.AppliedAt == nil {
+			pending = append(pending, m.Name)
+		}
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("the database lacks %d migration(s) this version needs (%s); run 'calibd migrate up', "+
+			"or start with MIGRATE_ON_START=true", len(pending), strings.Join(pending, ", "))
+	}
+	return nil
 }

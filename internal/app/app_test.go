@@ -16,6 +16,7 @@ import (
 
 	"github.com/calibd/calibd/internal/app"
 	"github.com/calibd/calibd/internal/config"
+	"github.com/calibd/calibd/internal/store"
 	"github.com/calibd/calibd/internal/testenv"
 )
 
@@ -179,6 +180,41 @@ func TestBadSchedule(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := app.New(context.Background(), cfg, "test", testenv.Logger(), &out); err == nil || !strings.Contains(err.Error(), "SCHEDULE_PLAN") {
 		t.Errorf("app.New with SCHEDULE_PLAN=%q: %v; want an error naming SCHEDULE_PLAN", cfg.SchedulePlan, err)
+	}
+}
+
+// TestPendingMigrations: with MIGRATE_ON_START=false, a database that
+// lacks this version's migrations stops the start with a message saying
+// what to run; once migrated, it starts.
+func TestPendingMigrations(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"DATABASE_URL": db, "HTTP_ADDR": "127.0.0.1:0", "MIGRATE_ON_START": "false"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := app.New(context.Background(), cfg, "test", testenv.Logger(), &out); err == nil || !strings.Contains(err.Error(), "calibd migrate up") {
+		t.Fatalf("app.New on an unmigrated database: %v; want an error naming calibd migrate up", err)
+	}
+	st, err := store.Open(context.Background(), store.Config{URL: db}, testenv.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Migrate(context.Background())
+	_ = st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, "test", testenv.Logger(), &out)
+	if err != nil {
+		t.Fatalf("app.New on a migrated database: %v", err)
+	}
+	cancel()
+	if err := a.Run(ctx); err != nil {
+		t.Errorf("Run after cancel: %v", err)
 	}
 }
 
