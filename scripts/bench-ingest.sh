@@ -326,7 +326,7 @@ overdriven() {
 # out-of-tolerance check every BENCH_PROBE_EVERY, watched for through the
 # API. Sets P_RATE P_ACKED P_STORED P_LOST P_RX50 P_RX99 P_ACK50 P_ACK99
 # P_COMMIT50 P_PROBES P_ALERT_N P_ALERT50 P_ALERT99 P_SEEN P_SEEN50
-# P_SEEN99 P_CPU P_RSS P_AGE50 P_AGE99 P_PUBACK50 P_PUBACK99.
+# P_SEEN99 P_CPU P_RSS P_AGE50 P_AGE99 P_PUBACK50 P_PUBACK99 P_HELD50 P_HELD99.
 paced() {
   local label=$1 url=$2 rate=$3 conns=$4 c0 t0 start stop
   metrics >"$OUT/$label-metrics-before.txt"
@@ -366,6 +366,8 @@ EOF
   P_COMMIT50=$(histogram_q "$OUT/$label-metrics-before.txt" "$OUT/$label-metrics-after.txt" calibd_ingest_commit_duration_seconds 0.5)
   P_AGE50=$(histogram_q "$OUT/$label-metrics-before.txt" "$OUT/$label-metrics-after.txt" calibd_ingest_reading_age_seconds 0.5)
   P_AGE99=$(histogram_q "$OUT/$label-metrics-before.txt" "$OUT/$label-metrics-after.txt" calibd_ingest_reading_age_seconds 0.99)
+  P_HELD50=$(histogram_q "$OUT/$label-metrics-before.txt" "$OUT/$label-metrics-after.txt" calibd_ingest_receipt_to_commit_seconds 0.5)
+  P_HELD99=$(histogram_q "$OUT/$label-metrics-before.txt" "$OUT/$label-metrics-after.txt" calibd_ingest_receipt_to_commit_seconds 0.99)
   # The publisher's own publish → PUBACK: the broker answers it without
   # waiting for calibd, so this is the floor the machine puts under any
   # publish → commit figure.
@@ -423,7 +425,7 @@ log "4. calibd on Mosquitto at $FIXED_RATE/s, an out-of-tolerance check every $P
 paced fixed "$MQ" "$FIXED_RATE" "$CONNECTIONS"
 F=("$P_RATE" "$P_ACKED" "$P_STORED" "$P_LOST" "$P_RX50" "$P_RX99" "$P_ACK50" "$P_ACK99" "$P_COMMIT50" "$P_PROBES"
   "$P_ALERT_N" "$P_ALERT50" "$P_ALERT99" "$P_SEEN" "$P_SEEN50" "$P_SEEN99" "$P_CPU" "$P_RSS" "$DISCARDED"
-  "$P_AGE50" "$P_AGE99" "$P_PUBACK50" "$P_PUBACK99")
+  "$P_AGE50" "$P_AGE99" "$P_PUBACK50" "$P_PUBACK99" "$P_HELD50" "$P_HELD99")
 
 # calibd's rate for run 5 is its sustained rate in (2), with the publisher
 # running: run 5 has the publisher running too. (The drain rate, with the
@@ -437,7 +439,7 @@ log "5. calibd on Mosquitto at 80 % of its rate in (2), $(n "$CALIBD_MQ")/s: $RA
 paced eighty "$MQ" "$RATE80" "$CONNECTIONS"
 E=("$P_RATE" "$P_ACKED" "$P_STORED" "$P_LOST" "$P_RX50" "$P_RX99" "$P_ACK50" "$P_ACK99" "$P_COMMIT50" "$P_PROBES"
   "$P_ALERT_N" "$P_ALERT50" "$P_ALERT99" "$P_SEEN" "$P_SEEN50" "$P_SEEN99" "$P_CPU" "$P_RSS" "$DISCARDED"
-  "$P_AGE50" "$P_AGE99" "$P_PUBACK50" "$P_PUBACK99")
+  "$P_AGE50" "$P_AGE99" "$P_PUBACK50" "$P_PUBACK99" "$P_HELD50" "$P_HELD99")
 stop_calibd
 stop_pid "$MOSQ_PID"
 MOSQ_PID=""
@@ -486,6 +488,7 @@ row() { echo "| $1 | $2 | $3 | $4 |"; }
     if [ "$run" = F ]; then k=4 what="at $(n "$FIXED_RATE")/s offered"; else k=5 what="at 80 % of $(n "$CALIBD_MQ")/s, $(n "$RATE80")/s offered"; fi
     row "$k" "$what: PUBACKed/s; valid PUBACKed; distinct stored; lost" "$(n "${R[0]}"); $(n "${R[1]}"); $(n "${R[2]}"); $(loss "${R[3]}")$(discarded "${R[18]}" "${R[3]}")" ""
     row "$k" "publish → commit (calibd_ingest_reading_age_seconds), p50 / p99 (histogram bucket)" "${R[19]} / ${R[20]}" ""
+    row "$k" "calibd's part: receipt → commit (calibd_ingest_receipt_to_commit_seconds), p50 / p99 (histogram bucket)" "${R[23]} / ${R[24]}" ""
     row "$k" "the publisher's publish → PUBACK from the broker (calibd not on this path), p50 / p99" "${R[21]} / ${R[22]} ms" ""
     row "$k" "publish → batch start (readings.received_at − ts), p50 / p99" "${R[4]} / ${R[5]} ms" ""
     row "$k" "calibd receipt → acknowledgement after commit, p50 / p99 (histogram bucket)" "${R[6]} / ${R[7]}" ""

@@ -41,6 +41,7 @@ type metrics struct {
 	commit       prometheus.Histogram
 	ackLatency   prometheus.Histogram
 	age          prometheus.Histogram
+	held         prometheus.Histogram
 }
 
 // latencyBuckets span a fast local commit (1 ms) to a store outage that
@@ -101,6 +102,12 @@ func newMetrics(reg prometheus.Registerer, queueDepth, connected func() float64)
 				"publish to commit, when device and server clocks agree.",
 			Buckets: ageBuckets,
 		}),
+		held: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "calibd_ingest_receipt_to_commit_seconds",
+			Help: "Time from a message's receipt by the ingest to the commit of its batch: calibd's own part of " +
+				"publish to commit (queue, batch wait, decode, commit).",
+			Buckets: ageBuckets,
+		}),
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "calibd_ingest_queue_depth",
@@ -113,7 +120,7 @@ func newMetrics(reg prometheus.Registerer, queueDepth, connected func() float64)
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.received, m.stored, m.duplicates, m.deadLettered, m.retries,
-		m.connected, m.batchSize, m.commit, m.ackLatency, m.age, depth} {
+		m.connected, m.batchSize, m.commit, m.ackLatency, m.age, m.held, depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register ingest metrics: %w", err)
 		}

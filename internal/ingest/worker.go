@@ -130,6 +130,9 @@ func (i *Ingest) process(batch []delivery) {
 	for _, ts := range res.stamps {
 		i.m.age.Observe(committed.Sub(ts).Seconds())
 	}
+	for _, d := range batch {
+		i.m.held.Observe(committed.Sub(d.received).Seconds())
+	}
 	i.m.batchSize.Observe(float64(len(batch)))
 	i.m.stored.Add(float64(res.stored))
 	i.m.duplicates.Add(float64(res.valid - res.stored))
