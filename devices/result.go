@@ -219,18 +219,11 @@ func readingMean(vs []float64) float64 {
 func (d CalibrationData) Repeatability() (sigma float64, df int) {
 	var ss float64
 	for _, p := range d.Points {
-		xs := p.AsFoundC
-		if d.Adjusted && len(p.AsLeftC) > 0 {
-			xs = p.AsLeftC
-		}
+		xs := d.inService(p)
 		if len(xs) < 2 {
 			continue
 		}
-		var mean float64
-		for _, x := range xs {
-			mean += x
-		}
-		mean /= float64(len(xs))
+		mean := readingMean(xs)
 		for _, x := range xs {
 			ss += (x - mean) * (x - mean)
 		}
@@ -262,18 +255,20 @@ func (d CalibrationData) ErrorNear(refC float64) (errC, atC float64, ok bool) {
 		return 0, 0, false
 	}
 	p := d.Points[best]
-	xs := p.AsFoundC
-	if d.Adjusted && len(p.AsLeftC) > 0 {
-		xs = p.AsLeftC
-	}
+	xs := d.inService(p)
 	if len(xs) == 0 {
 		return 0, 0, false
 	}
-	var sum float64
-	for _, x := range xs {
-		sum += x
+	return readingMean(xs) - p.ReferenceC, p.ReferenceC, true
+}
+
+// inService is a point's readings of the instrument as it went back into
+// service: as left when it was adjusted, as found otherwise.
+func (d CalibrationData) inService(p TestPoint) []float64 {
+	if d.Adjusted && len(p.AsLeftC) > 0 {
+		return p.AsLeftC
 	}
-	return sum/float64(len(xs)) - p.ReferenceC, p.ReferenceC, true
+	return p.AsFoundC
 }
 
 // ExpandedUncertainty is the largest expanded uncertainty of the error

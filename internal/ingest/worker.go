@@ -33,8 +33,8 @@ func (i *Ingest) work() {
 
 // nextBatch waits for one message, then takes more until BatchSize or
 // until BatchWait has passed since the first (with BatchWait < 0, only
-// those already queued). more is false once the
-// queue is closed and empty.
+// those already queued). more is false once the queue is closed and
+// empty.
 func (i *Ingest) nextBatch() (batch []delivery, more bool) {
 	first, ok := <-i.queue
 	if !ok {

@@ -451,12 +451,13 @@ func (w *worker) publish(ctx context.Context, begin time.Time) {
 	next := 0
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	probe := func(i int) bool { return w.send(ctx, w.r.gen.OutOfTolerance(i, time.Now())) }
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case i := <-w.probes:
-			if !w.send(ctx, w.r.gen.OutOfTolerance(i, time.Now())) {
+			if !probe(i) {
 				return
 			}
 			continue
@@ -469,7 +470,7 @@ func (w *worker) publish(ctx context.Context, begin time.Time) {
 			case <-ctx.Done():
 				return
 			case i := <-w.probes:
-				if !w.send(ctx, w.r.gen.OutOfTolerance(i, time.Now())) {
+				if !probe(i) {
 					return
 				}
 			case <-timer.C:

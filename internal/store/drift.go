@@ -119,16 +119,18 @@ func (s *Store) driftParams(th thermometerRow, st driftStateRow) driftParams {
 // updateDrift brings the detector state of the thermometers among stored
 // (the rows this batch stored) up to date with their calibration-mode
 // checks, in (ts, seq) order, and raises or grows their alerts. It works
-// per batch, not per device: one query reads the thermometers, one creates
-// missing states, one locks them, one writes them back, one reads the open
-// alerts; only alerts that change and replays cost more.
+// per batch, not per device: one query reads the thermometers, one the
+// states this replica has not cached (creating missing ones), one writes
+// them all back by compare and set, one reads the open alerts; only
+// conflicts, alerts that change and replays cost more.
 //
 // When one of the batch's checks is not after the last one applied
 // (another replica committed a later check first), the device's state is
 // rebuilt from every check since its last reset, so the state depends on
 // which checks are stored, never on their arrival order. Every committed
-// check is applied by the transaction that stored it, and the state row is
-// locked while it changes, so this holds across replicas.
+// check is applied by the transaction that stored it, and a state row is
+// written only if it is still the one read (or under lock on SQLite), so
+// this holds across replicas.
 //
 // It returns the states it wrote, for driftCache once the transaction has
 // committed (PostgreSQL only).
@@ -163,17 +165,17 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	// PostgreSQL the rows this replica committed last come from its
 	// driftCache: the compare and set checks them like rows just read.
 	optimistic := s.dialect == migrations.Postgres
-	states := make(map[string]driftStateRow, len(ids))
-	decoded := make(map[string]devices.DriftState, len(ids))
+	var cached map[string]cachedDrift
 	toRead := ids
 	if optimistic {
-		toRead = s.driftCache.take(ids, states, decoded)
+		cached, toRead = s.driftCache.take(ids)
 	}
+	states := make(map[string]driftStateRow, len(toRead))
 	if err := s.readDriftStates(ctx, tx, conn, toRead, states, !optimistic); err != nil {
 		return nil, err
 	}
 	var fresh []driftStateRow
-	for _, id := range ids {
+	for _, id := range toRead {
 		if _, ok := states[id]; !ok {
 			fresh = append(fresh, driftStateRow{DeviceID: id, State: "{}", ResetAt: ths[id].LastCalibratedAt, UpdatedAt: now})
 		}
@@ -190,40 +192,38 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 			return nil, err
 		}
 	}
-	outcomes := make([]driftOutcome, 0, len(ids)) // in device order
-	written, read := make([]driftStateRow, 0, len(ids)), make([]driftStateRow, 0, len(ids))
-	newStates := make([]devices.DriftState, 0, len(ids))
+	writes := make([]driftWrite, 0, len(ids)) // in device order
 	for _, id := range ids {
-		var known *devices.DriftState
-		if st, ok := decoded[id]; ok {
-			known = &st
+		read, known := states[id], (*devices.DriftState)(nil)
+		if c, ok := cached[id]; ok {
+			read, known = c.row, &c.st
 		}
-		row, st, o, err := s.driftDevice(tx, batch[id], ths[id], states[id], known, now)
+		w, ok, err := s.driftDevice(tx, batch[id], ths[id], read, known, now)
 		if err != nil {
 			return nil, err
 		}
-		if o != nil {
-			written, read, outcomes = append(written, row), append(read, states[id]), append(outcomes, *o)
-			newStates = append(newStates, st)
+		if ok {
+			writes = append(writes, w)
 		}
 	}
 	if !optimistic {
-		if err := s.writeDriftStates(tx, written); err != nil {
+		rows := make([]driftStateRow, len(writes))
+		for i, w := range writes {
+			rows[i] = w.row
+		}
+		if err := s.writeDriftStates(tx, rows); err != nil {
 			return nil, err
 		}
-		return nil, s.writeDriftAlerts(tx, outcomes, now)
+		return nil, s.writeDriftAlerts(tx, writes, now)
 	}
-	applied, err := casDriftStates(ctx, conn, written, read, now)
+	applied, err := casDriftStates(ctx, conn, writes, now)
 	if err != nil {
 		return nil, err
 	}
-	cache := make([]cachedDrift, 0, len(written))
 	var conflicted []string
-	for i, w := range written {
-		if applied[w.DeviceID] {
-			cache = append(cache, cachedDrift{row: w, st: newStates[i]})
-		} else {
-			conflicted = append(conflicted, w.DeviceID)
+	for _, w := range writes {
+		if !applied[w.row.DeviceID] {
+			conflicted = append(conflicted, w.row.DeviceID)
 		}
 	}
 	if len(conflicted) > 0 {
@@ -231,58 +231,69 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
 			return nil, err
 		}
-		var again, reread []driftStateRow
-		var againStates []devices.DriftState
-		redone := map[string]*driftOutcome{}
+		redone := make(map[string]driftWrite, len(conflicted))
+		var again []driftWrite
 		for _, id := range conflicted {
-			row, st, o, err := s.driftDevice(tx, batch[id], ths[id], locked[id], nil, now)
+			w, ok, err := s.driftDevice(tx, batch[id], ths[id], locked[id], nil, now)
 			if err != nil {
 				return nil, err
 			}
-			redone[id] = o
-			if o != nil {
-				again, reread, againStates = append(again, row), append(reread, locked[id]), append(againStates, st)
+			if ok {
+				redone[id], again = w, append(again, w)
 			}
 		}
 		// Locked, the rows are the ones just read: every write applies.
-		applied, err := casDriftStates(ctx, conn, again, reread, now)
+		n, err := casDriftStates(ctx, conn, again, now)
 		if err != nil {
 			return nil, err
 		}
-		if len(applied) != len(again) {
-			return nil, fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(applied), len(again))
+		if len(n) != len(again) {
+			return nil, fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(n), len(again))
 		}
-		for i, w := range again {
-			cache = append(cache, cachedDrift{row: w, st: againStates[i]})
-		}
-		outcomes = slices.DeleteFunc(outcomes, func(o driftOutcome) bool { _, ok := redone[o.th.ID]; return ok })
-		for _, o := range redone {
-			if o != nil {
-				outcomes = append(outcomes, *o)
+		// A conflicted device's write is the redone one, or none.
+		kept := writes[:0]
+		for _, w := range writes {
+			if !applied[w.row.DeviceID] {
+				var ok bool
+				if w, ok = redone[w.row.DeviceID]; !ok {
+					continue
+				}
 			}
+			kept = append(kept, w)
 		}
-		slices.SortFunc(outcomes, func(a, b driftOutcome) int { return strings.Compare(a.th.ID, b.th.ID) })
+		writes = kept
 	}
-	return cache, s.writeDriftAlerts(tx, outcomes, now)
+	cache := make([]cachedDrift, len(writes))
+	for i, w := range writes {
+		cache[i] = cachedDrift{row: w.row, st: w.st}
+	}
+	return cache, s.writeDriftAlerts(tx, writes, now)
+}
+
+// driftWrite is one thermometer's part of a batch: the state row it
+// started from (what the compare and set expects to find), the row and
+// decoded state to write, and what its checks did.
+type driftWrite struct {
+	read, row driftStateRow
+	st        devices.DriftState
+	o         driftOutcome
 }
 
 // driftDevice applies a thermometer's checks of this batch (pts) to its
 // stored state row, in (ts, seq) order, or rebuilds the state from every
 // check since the reset when one of them is not after the last applied.
-// known, when set, is row.State already decoded (driftCache). It returns
-// the row to write, its state decoded, and what the checks did; a nil
-// outcome means nothing to write (every check was before the last reset).
+// known, when set, is row.State already decoded (driftCache). ok is
+// false when there is nothing to write (every check was before the last
+// reset).
 func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th *thermometerRow, row driftStateRow, known *devices.DriftState,
-	now time.Time) (driftStateRow, devices.DriftState, *driftOutcome, error) {
+	now time.Time) (w driftWrite, ok bool, err error) {
 	id := th.ID
+	w.read = row
 	var st devices.DriftState
 	if known != nil {
 		st = *known
-	} else {
-		var err error
-		if st, err = devices.DecodeDriftState([]byte(row.State)); err != nil {
-			return row, st, nil, fmt.Errorf("drift of %s: stored state: %w", id, err)
-		}
+	} else if st, err = devices.DecodeDriftState([]byte(row.State)); err != nil {
+		return w, false, fmt.Errorf("drift of %s: stored state: %w", id, err)
 	}
 	pts := slices.DeleteFunc(slices.Clone(batch), func(p checkPoint) bool { return row.ResetAt != nil && !p.TS.After(*row.ResetAt) })
 	slices.SortFunc(pts, comparePoints)
@@ -297,11 +308,11 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th *thermometerRow,
 		}
 		pts = nil
 		if err := q.Order("ts, seq").Find(&pts).Error; err != nil {
-			return row, st, nil, fmt.Errorf("drift of %s: %w", id, err)
+			return w, false, fmt.Errorf("drift of %s: %w", id, err)
 		}
 	}
 	if len(pts) == 0 {
-		return row, st, nil, nil
+		return w, false, nil
 	}
 	cfg := s.drift.Detectors
 	par := s.driftParams(*th, row)
@@ -321,7 +332,8 @@ func (s *Store) driftDevice(tx *gorm.DB, batch []checkPoint, th *thermometerRow,
 	last := pts[len(pts)-1]
 	lastTS, lastSeq := last.TS.UTC(), last.Seq
 	row.State, row.ThroughTS, row.ThroughSeq, row.UpdatedAt = string(devices.AppendDriftState(nil, st)), &lastTS, &lastSeq, now
-	return row, st, &o, nil
+	w.row, w.st, w.o = row, st, o
+	return w, true, nil
 }
 
 // driftOutcome is what one batch's checks did to one thermometer.
@@ -375,13 +387,14 @@ func (m *alertHits) add(kind devices.AlertKind, at time.Time, detail string, pre
 	h.count++
 }
 
-// writeDriftAlerts grows or opens the alerts the outcomes support, reading
+// writeDriftAlerts grows or opens the alerts the writes' outcomes support, reading
 // the open alerts of all their devices at once. A replay covers every
 // check since the reset, so it sets the evidence rather than adding to it,
 // and resolves an alert the checks in timestamp order no longer support.
-func (s *Store) writeDriftAlerts(tx *gorm.DB, outcomes []driftOutcome, now time.Time) error {
+func (s *Store) writeDriftAlerts(tx *gorm.DB, writes []driftWrite, now time.Time) error {
 	var ids []string
-	for _, o := range outcomes {
+	for _, w := range writes {
+		o := w.o
 		if len(o.hits) > 0 || o.replay {
 			ids = append(ids, o.th.ID)
 		}
@@ -403,7 +416,8 @@ func (s *Store) writeDriftAlerts(tx *gorm.DB, outcomes []driftOutcome, now time.
 			open[readingKey{r.DeviceID, int64(slices.Index(kinds, r.Kind))}] = r
 		}
 	}
-	for _, o := range outcomes {
+	for _, w := range writes {
+		o := w.o
 		for i, kind := range driftKinds {
 			h, cur := o.hits[kind], open[readingKey{o.th.ID, int64(i)}]
 			switch {

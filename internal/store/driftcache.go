@@ -28,20 +28,19 @@ type cachedDrift struct {
 	st  devices.DriftState
 }
 
-// take fills into with the cached rows of ids and returns the ids it has
-// none for.
-func (c *driftCache) take(ids []string, into map[string]driftStateRow, decoded map[string]devices.DriftState) (missing []string) {
+// take returns the cached entries of ids and the ids it has none for.
+func (c *driftCache) take(ids []string) (found map[string]cachedDrift, missing []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	found = make(map[string]cachedDrift, len(ids))
 	for _, id := range ids {
-		e, ok := c.rows[id]
-		if !ok {
+		if e, ok := c.rows[id]; ok {
+			found[id] = e
+		} else {
 			missing = append(missing, id)
-			continue
 		}
-		into[id], decoded[id] = e.row, e.st
 	}
-	return missing
+	return found, missing
 }
 
 // put remembers rows a transaction has committed; when full it forgets

@@ -164,21 +164,22 @@ func (s *Store) writeDriftStates(tx *gorm.DB, rows []driftStateRow) error {
 		CreateInBatches(rows, s.insertBatch()).Error
 }
 
-// casDriftStates writes rows (PostgreSQL, through pgx on conn) only where
-// the stored state is still the one read (same through point, reset and
-// replay count), and reports which devices it wrote.
-func casDriftStates(ctx context.Context, conn *sql.Conn, rows, read []driftStateRow, now time.Time) (map[string]bool, error) {
-	applied := make(map[string]bool, len(rows))
-	if len(rows) == 0 {
+// casDriftStates writes each write's row (PostgreSQL, through pgx on
+// conn) only where the stored state is still the one it read (same
+// through point, reset and replay count), and reports which devices it
+// wrote.
+func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, now time.Time) (map[string]bool, error) {
+	applied := make(map[string]bool, len(writes))
+	if len(writes) == 0 {
 		return applied, nil
 	}
-	n := len(rows)
+	n := len(writes)
 	ids, states := make([]string, n), make([]string, n)
 	through, seqs, replays := make([]time.Time, n), make([]int64, n), make([]int32, n)
 	oldTS, oldSeq, oldReset, oldReplays := make([]*time.Time, n), make([]*int64, n), make([]*time.Time, n), make([]int32, n)
-	for i, r := range rows {
+	for i, w := range writes {
+		r, o := w.row, w.read
 		ids[i], states[i], through[i], seqs[i], replays[i] = r.DeviceID, r.State, r.ThroughTS.UTC(), *r.ThroughSeq, int32(r.Replays)
-		o := read[i]
 		oldTS[i], oldSeq[i], oldReset[i], oldReplays[i] = o.ThroughTS, o.ThroughSeq, o.ResetAt, int32(o.Replays)
 	}
 	keys, err := uuidKeys(ids)
