@@ -40,7 +40,7 @@
 #                      that), K = the fleet multiplexed over K anonymous connections
 #   BENCH_NOISE        check noise σ in °C                   (default 0.02; see the docs)
 #   BENCH_WINDOW       Mosquitto max_inflight_messages        (default 5000; the embedded
-#                      broker's is MQTT_EMBEDDED_WINDOW, passed through as set)
+#                      broker hands messages to calibd in process)
 #   BENCH_PROBE_EVERY  out-of-tolerance injection interval   (default 1s)
 #   BENCH_DRAIN        seconds calibd may drain after a run  (default 2 × DURATION, at least 30)
 #   BENCH_PG           PostgreSQL server URL, loopback       (default postgres://postgres@127.0.0.1:5432)
@@ -462,7 +462,7 @@ discarded() { # a run's loss, when its backlog was discarded
 conns_text="one MQTT connection per device"
 [ "$CONNECTIONS" = 0 ] || conns_text="the fleet over $CONNECTIONS anonymous connections to Mosquitto, one per device to the embedded broker"
 ingest_env=""
-for v in INGEST_WORKERS INGEST_BATCH INGEST_BATCH_WAIT INGEST_QUEUE DB_MAX_CONNS MQTT_EMBEDDED_WINDOW GOGC; do
+for v in INGEST_WORKERS INGEST_BATCH INGEST_BATCH_WAIT INGEST_QUEUE DB_MAX_CONNS GOGC; do
   [ -z "${!v:-}" ] || ingest_env="$ingest_env $v=${!v}"
 done
 row() { echo "| $1 | $2 | $3 | $4 |"; }

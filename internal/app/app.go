@@ -219,29 +219,33 @@ func startMQTT(ctx context.Context, cfg config.Config, st *store.Store, log *slo
 	if icfg.DeviceTTL == 0 {
 		icfg.DeviceTTL = -1
 	}
-	if cfg.MQTTURL == "" {
-		blog := log.With("component", "broker")
-		b, err := broker.Start(broker.Config{Addr: cfg.MQTTEmbeddedAddr, IngestWindow: cfg.MQTTEmbeddedWin}, st, blog)
-		if err != nil && cfg.MQTTEmbeddedAddr == config.DefaultMQTTEmbeddedAddr {
-			log.Warn("the embedded MQTT broker's port is taken (another broker on this host?); using a free port instead; "+
-				"set MQTT_URL to use that broker, or MQTT_EMBEDDED_ADDR", "addr", cfg.MQTTEmbeddedAddr, "error", err)
-			b, err = broker.Start(broker.Config{Addr: "127.0.0.1:0", IngestWindow: cfg.MQTTEmbeddedWin}, st, blog)
-		}
+	if cfg.MQTTURL != "" {
+		i, err := ingest.Start(ctx, icfg, st, log, reg)
 		if err != nil {
 			return nil, err
 		}
-		m.broker = b
-		icfg.URL = b.URL()
-		icfg.Username, icfg.Password = b.IngestLogin()
-		log.Warn("using the embedded MQTT broker; set MQTT_URL=tcp://… for production", "url", b.URL())
+		m.ingest = i
+		return m, nil
 	}
-	i, err := ingest.Start(ctx, icfg, st, log, reg)
+	// The embedded broker hands device messages to the ingest in process;
+	// a device's PUBACK waits for its commit.
+	i, err := ingest.StartLocal(icfg, st, log, reg)
 	if err != nil {
-		if m.broker != nil {
-			_ = m.broker.Close()
-		}
 		return nil, err
 	}
+	blog := log.With("component", "broker")
+	b, err := broker.Start(broker.Config{Addr: cfg.MQTTEmbeddedAddr, Sink: i}, st, blog)
+	if err != nil && cfg.MQTTEmbeddedAddr == config.DefaultMQTTEmbeddedAddr {
+		log.Warn("the embedded MQTT broker's port is taken (another broker on this host?); using a free port instead; "+
+			"set MQTT_URL to use that broker, or MQTT_EMBEDDED_ADDR", "addr", cfg.MQTTEmbeddedAddr, "error", err)
+		b, err = broker.Start(broker.Config{Addr: "127.0.0.1:0", Sink: i}, st, blog)
+	}
+	if err != nil {
+		_ = i.Close(ctx)
+		return nil, err
+	}
+	m.broker = b
+	log.Warn("using the embedded MQTT broker; set MQTT_URL=tcp://… for production", "url", b.URL())
 	m.ingest = i
 	return m, nil
 }

@@ -1,8 +1,10 @@
 // Package broker runs calibd's embedded MQTT broker (mochi) for the
 // zero-install default: devices log in with their id and the secret the
 // API issued, through the same check an external broker's auth hook calls,
-// and may publish only on their own topics. calibd's own ingest connects
-// to it over TCP like to any broker, with a service login made at start.
+// and may publish only on their own topics. calibd's ingest takes device
+// messages in process (Config.Sink), and a device's PUBACK waits for the
+// commit; a subscriber can also log in over TCP with a service login made
+// at start (the benchmark's counting subscriber does).
 package broker
 
 import (
@@ -50,6 +52,12 @@ type Config struct {
 	// device already has its PUBACK, and its next message is read when
 	// the ingest catches up, which is backpressure all the way back.
 	IngestWindow int
+	// Sink, when set, takes every device message in this process
+	// (calibd's ingest, ingest.StartLocal), and the device's PUBACK waits
+	// until the message is committed (sink.go); nothing is forwarded to
+	// subscribers. Without it, device messages go to subscribers such as
+	// the ingest login over TCP (the benchmark's counting subscriber).
+	Sink Sink
 }
 
 // DefaultIngestWindow is Config.IngestWindow's default: the in-flight
@@ -75,10 +83,16 @@ func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
 		window = DefaultIngestWindow
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
-	// A client's write buffer is allocated at connect: sized for the
-	// ingest's window (and acknowledgements), not mochi's 8,192, which
-	// cost every idle device connection 64 KiB.
+	// A client's queue of packets for its write loop is allocated at
+	// connect, whoever the client is, and holds what the broker forwards
+	// it; acknowledgements bypass it. With a Sink nobody is forwarded
+	// anything, so a few slots do; without one it is sized for the
+	// ingest's window, not mochi's 8,192, which cost every idle device
+	// connection 64 KiB.
 	caps.MaximumClientWritesPending = int32(window + 256)
+	if cfg.Sink != nil {
+		caps.MaximumClientWritesPending = 8
+	}
 	// A device's message enters the ingest's in-flight store before it
 	// waits for a slot, so that store holds the window plus one message
 	// per waiting device; mochi drops beyond MaximumInflight (8,192 by
@@ -88,6 +102,11 @@ func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
 	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log, Capabilities: caps})
 	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), slots: make(chan struct{}, window), log: log}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if cfg.Sink != nil {
+		if err := br.srv.AddHook(newSinkHook(cfg.Sink, log), nil); err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
 	}
 	br.tcp = listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr})
 	if err := br.srv.AddListener(br.tcp); err != nil {

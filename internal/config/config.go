@@ -33,7 +33,6 @@ type Config struct {
 	BrokerAuthToken  string        // BROKER_AUTH_TOKEN: bearer token an external broker's auth hook sends; empty disables /broker/*
 	MQTTURL          string        // MQTT_URL: tcp:// or ssl:// broker; empty → the embedded broker
 	MQTTEmbeddedAddr string        // MQTT_EMBEDDED_ADDR: where the embedded broker listens
-	MQTTEmbeddedWin  int           // MQTT_EMBEDDED_WINDOW: messages the embedded broker sends the ingest before waiting for acknowledgements
 	MQTTClientID     string        // MQTT_CLIENT_ID: stable and unique per replica
 	MQTTUsername     string        // MQTT_USERNAME: the ingest's login on an external broker
 	MQTTPassword     string        // MQTT_PASSWORD (secret)
@@ -132,7 +131,6 @@ func Load(getenv func(string) string) (Config, error) {
 		BrokerAuthToken:  getenv("BROKER_AUTH_TOKEN"),
 		MQTTURL:          str("MQTT_URL", ""),
 		MQTTEmbeddedAddr: str("MQTT_EMBEDDED_ADDR", DefaultMQTTEmbeddedAddr),
-		MQTTEmbeddedWin:  int(num("MQTT_EMBEDDED_WINDOW", 2000)),
 		MQTTClientID:     str("MQTT_CLIENT_ID", defaultClientID()),
 		MQTTUsername:     getenv("MQTT_USERNAME"),
 		MQTTPassword:     getenv("MQTT_PASSWORD"),

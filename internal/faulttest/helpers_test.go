@@ -30,9 +30,47 @@ type key struct {
 
 func (k key) String() string { return fmt.Sprintf("%s#%d", k.dev[:8], k.seq) }
 
+// migratedStore opens a fresh database of dialect, migrated, for the
+// test's own checks; calibd under test gets its URL.
+func migratedStore(t *testing.T, dialect string) (string, *store.Store) {
+	t.Helper()
+	dbURL := testenv.DatabaseURL(t, dialect)
+	st, err := store.Open(t.Context(), store.Config{URL: dbURL, MaxOpenConns: 4}, testenv.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return dbURL, st
+}
+
 // thermometers registers n thermometers of one operator and venue in st,
 // through the store as the API would, and returns their ids.
 func thermometers(t *testing.T, st *store.Store, n int) []string {
+	t.Helper()
+	_, ids := registerThermometers(t, st, n)
+	return ids
+}
+
+// thermometersWithSecrets registers n thermometers as thermometers does
+// and issues each an MQTT secret: it returns id -> secret.
+func thermometersWithSecrets(t *testing.T, st *store.Store, n int) map[string]string {
+	t.Helper()
+	admin, ids := registerThermometers(t, st, n)
+	out := map[string]string{}
+	for _, id := range ids {
+		_, sec, err := st.IssueDeviceSecret(t.Context(), admin, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = sec
+	}
+	return out
+}
+
+func registerThermometers(t *testing.T, st *store.Store, n int) (devices.Actor, []string) {
 	t.Helper()
 	ctx := t.Context()
 	sec, err := st.Bootstrap(ctx, "")
@@ -69,7 +107,7 @@ func thermometers(t *testing.T, st *store.Store, n int) []string {
 		}
 		ids[i] = th.ID
 	}
-	return ids
+	return admin, ids
 }
 
 // checkPayload is a calibration check of seq taken now, reading exactly

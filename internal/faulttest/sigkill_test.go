@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calibd/calibd/internal/store"
 	"github.com/calibd/calibd/internal/testenv"
 )
 
@@ -25,15 +24,7 @@ func TestSIGKILL(t *testing.T) {
 	for _, dialect := range testenv.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			mq := testenv.StartMosquitto(t, testenv.MosquittoOptions{})
-			dbURL := testenv.DatabaseURL(t, dialect)
-			st, err := store.Open(t.Context(), store.Config{URL: dbURL, MaxOpenConns: 4}, testenv.Logger())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			if _, err := st.Migrate(t.Context()); err != nil {
-				t.Fatal(err)
-			}
+			dbURL, st := migratedStore(t, dialect)
 			db := st.SQLDB()
 			ids := thermometers(t, st, 3)
 			env := calibdEnv(t, dbURL, mq.URL(), newClientID("calibd-fault"))
@@ -66,6 +57,7 @@ func TestSIGKILL(t *testing.T) {
 			})
 			var m map[string]float64
 			eventually(t, 30*time.Second, "the restarted calibd to acknowledge all it received", func() bool {
+				var err error
 				m, err = second.metrics()
 				return err == nil && m["calibd_ingest_messages_received_total"] > 0 &&
 					m["calibd_ingest_ack_latency_seconds_count"] == m["calibd_ingest_messages_received_total"]

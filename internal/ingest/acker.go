@@ -42,10 +42,23 @@ func newAcker(observe func(time.Duration)) *acker {
 // done marks the messages of a committed batch; every message at the
 // front of the delivery order that is done is acknowledged.
 func (a *acker) done(batch []delivery) {
+	ordered := false
+	for _, d := range batch {
+		if d.seq == 0 { // from an in-process broker (Offer): no order to keep here, and no lock
+			a.ack(ackItem{msg: d.msg, received: d.received})
+		} else {
+			ordered = true
+		}
+	}
+	if !ordered {
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, d := range batch {
-		a.pending[d.seq] = ackItem{msg: d.msg, received: d.received}
+		if d.seq != 0 {
+			a.pending[d.seq] = ackItem{msg: d.msg, received: d.received}
+		}
 	}
 	a.release()
 }
@@ -66,11 +79,15 @@ func (a *acker) release() {
 		}
 		delete(a.pending, a.next)
 		a.next++
-		if it.msg != nil {
-			it.msg.Ack()
-			if a.observe != nil {
-				a.observe(time.Since(it.received))
-			}
+		a.ack(it)
+	}
+}
+
+func (a *acker) ack(it ackItem) {
+	if it.msg != nil {
+		it.msg.Ack()
+		if a.observe != nil {
+			a.observe(time.Since(it.received))
 		}
 	}
 }

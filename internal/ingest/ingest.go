@@ -156,7 +156,7 @@ func Filters(group string) []string {
 type delivery struct {
 	msg      paho.Message
 	received time.Time
-	seq      uint64 // delivery order, for the acker
+	seq      uint64 // delivery order, for the acker; 0: from Deliver, acknowledged as soon as committed
 }
 
 // Ingest is a running ingest: a paho client and its workers.
@@ -166,6 +166,9 @@ type Ingest struct {
 	log    *slog.Logger
 	m      *metrics
 	client paho.Client
+	// local: started by StartLocal; an in-process broker calls Deliver
+	// and there is no client.
+	local bool
 
 	queue   chan delivery
 	devices deviceCache
@@ -306,7 +309,11 @@ func (i *Ingest) startWorkers() {
 // After a reconnect paho reports the connection open before onConnect has
 // subscribed again; a broker that lost the session (restarted without
 // persistence) delivers nothing to us until then, so that is not ready.
+// Started by StartLocal, it is connected until Close.
 func (i *Ingest) Connected() bool {
+	if i.local {
+		return !i.closing()
+	}
 	return i.conn.subscribed() && i.client != nil && i.client.IsConnectionOpen()
 }
 
