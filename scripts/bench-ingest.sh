@@ -412,7 +412,7 @@ start_mosquitto
 raw raw-mosquitto "$MQ" "$CONNECTIONS" -broker "$MQ"
 RAW_MQ=$RAW RAW_MQ_GOT=$RAW_GOT
 
-log "1. raw ceiling through the embedded broker (mochi as calibd runs it, devices from the credentials file)"
+log "1. raw ceiling through the embedded broker (mochi with calibd's device logins, forwarding to the counter; devices from the credentials file)"
 raw raw-embedded "tcp://127.0.0.1:$CPORT" 0 -embedded "127.0.0.1:$CPORT" -credentials "$OUT/fleet.csv"
 RAW_EMB=$RAW RAW_EMB_GOT=$RAW_GOT
 
