@@ -17,10 +17,11 @@
 #      while draining the broker's backlog; through each broker;
 #   4. at BENCH_RATE (10,000/s) with one out-of-tolerance check injected
 #      every BENCH_PROBE_EVERY: what was PUBACKed, stored and lost, and
-#      publish-to-commit and publish-to-alert latencies;
-#   5. the same at 80 % of (2)'s sustained rate: zero loss expected (PUBACKed valid messages
-#      against distinct stored readings), and latencies at a load calibd
-#      keeps up with;
+#      publish-to-commit and publish-to-alert latencies; through each broker
+#      (through the embedded one the publisher's PUBACK comes after the commit);
+#   5. the same at 80 % of (2)'s sustained rate through Mosquitto: zero loss expected
+#      (PUBACKed valid messages against distinct stored readings), and latencies at a load
+#      calibd keeps up with;
 #   6. calibd's memory (VmHWM, VmRSS) with the fleet, per broker.
 #
 # After a run, calibd gets at most BENCH_DRAIN seconds to finish the
@@ -448,6 +449,12 @@ log "2. calibd on its embedded broker, overdriven (one connection per device)"
 start_calibd embedded
 overdriven max-embedded "$EMB" 0
 MAX_EMB=$LOAD_RATE DRAIN_EMB=$DRAIN_RATE BACKLOG_EMB=$BACKLOG LOST_MAX_EMB=$LOST CPU_MAX_EMB=$CPU
+
+log "4. calibd on its embedded broker at $FIXED_RATE/s, an out-of-tolerance check every $PROBE_EVERY"
+paced fixed-embedded "$EMB" "$FIXED_RATE" 0
+FE=("$P_RATE" "$P_ACKED" "$P_STORED" "$P_LOST" "$P_RX50" "$P_RX99" "$P_ACK50" "$P_ACK99" "$P_COMMIT50" "$P_PROBES"
+  "$P_ALERT_N" "$P_ALERT50" "$P_ALERT99" "$P_SEEN" "$P_SEEN50" "$P_SEEN99" "$P_CPU" "$P_RSS" "$DISCARDED"
+  "$P_AGE50" "$P_AGE99" "$P_PUBACK50" "$P_PUBACK99" "$P_HELD50" "$P_HELD99")
 stop_calibd
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 TOTAL_MIN=$(calc '%.0f' "($(now) - $T_BEGIN) / 60")
@@ -466,6 +473,23 @@ for v in INGEST_WORKERS INGEST_BATCH INGEST_BATCH_WAIT INGEST_QUEUE DB_MAX_CONNS
   [ -z "${!v:-}" ] || ingest_env="$ingest_env $v=${!v}"
 done
 row() { echo "| $1 | $2 | $3 | $4 |"; }
+# fig array what: one cell of a paced run's figures (array F, E or FE; - for none).
+fig() {
+  [ "$1" != - ] || return 0
+  local -n A=$1
+  case $2 in
+    acked) echo "$(n "${A[0]}"); $(n "${A[1]}"); $(n "${A[2]}"); $(loss "${A[3]}")$(discarded "${A[18]}" "${A[3]}")" ;;
+    age) echo "${A[19]} / ${A[20]}" ;;
+    held) echo "${A[23]} / ${A[24]}" ;;
+    puback) echo "${A[21]} / ${A[22]} ms" ;;
+    rx) echo "${A[4]} / ${A[5]} ms" ;;
+    ack) echo "${A[6]} / ${A[7]}" ;;
+    commit) echo "${A[8]}" ;;
+    alert) echo "${A[11]} / ${A[12]} ms (${A[10]} of ${A[9]})" ;;
+    seen) echo "${A[14]} / ${A[15]} ms (${A[13]} of ${A[9]})" ;;
+    cpu) echo "${A[16]} %; ${A[17]} MiB" ;;
+  esac
+}
 {
   echo "### Ingest benchmark, $META_DATE"
   echo
@@ -484,19 +508,18 @@ row() { echo "| $1 | $2 | $3 | $4 |"; }
   row 2 "calibd CPU while overdriven (100 % = one core)" "$CPU_MAX_MQ %" "$CPU_MAX_EMB %"
   row 2 "PUBACKed but not stored (dropped by the broker while overdriven, or discarded)" "$(n "$LOST_MAX_MQ")" "$(n "$LOST_MAX_EMB")"
   for run in F E; do
-    declare -n R=$run
-    if [ "$run" = F ]; then k=4 what="at $(n "$FIXED_RATE")/s offered"; else k=5 what="at 80 % of $(n "$CALIBD_MQ")/s, $(n "$RATE80")/s offered"; fi
-    row "$k" "$what: PUBACKed/s; valid PUBACKed; distinct stored; lost" "$(n "${R[0]}"); $(n "${R[1]}"); $(n "${R[2]}"); $(loss "${R[3]}")$(discarded "${R[18]}" "${R[3]}")" ""
-    row "$k" "publish → commit (calibd_ingest_reading_age_seconds), p50 / p99 (histogram bucket)" "${R[19]} / ${R[20]}" ""
-    row "$k" "calibd's part: receipt → commit (calibd_ingest_receipt_to_commit_seconds), p50 / p99 (histogram bucket)" "${R[23]} / ${R[24]}" ""
-    row "$k" "the publisher's publish → PUBACK from the broker (calibd not on this path), p50 / p99" "${R[21]} / ${R[22]} ms" ""
-    row "$k" "publish → batch start (readings.received_at − ts), p50 / p99" "${R[4]} / ${R[5]} ms" ""
-    row "$k" "calibd receipt → acknowledgement after commit, p50 / p99 (histogram bucket)" "${R[6]} / ${R[7]}" ""
-    row "$k" "batch commit, p50 (histogram bucket)" "${R[8]}" ""
-    row "$k" "publish → alert row (alerts.created_at − ts), p50 / p99 (${R[10]} of ${R[9]} probes)" "${R[11]} / ${R[12]} ms" ""
-    row "$k" "publish → alert visible through the API (polled every 10 ms), p50 / p99 (${R[13]} of ${R[9]})" "${R[14]} / ${R[15]} ms" ""
-    row "$k" "calibd CPU (100 % = one core); VmRSS at the end" "${R[16]} %; ${R[17]} MiB" ""
-    unset -n R
+    emb=-
+    if [ "$run" = F ]; then k=4 what="at $(n "$FIXED_RATE")/s offered" emb=FE; else k=5 what="at 80 % of $(n "$CALIBD_MQ")/s, $(n "$RATE80")/s offered"; fi
+    row "$k" "$what: PUBACKed/s; valid PUBACKed; distinct stored; lost" "$(fig $run acked)" "$(fig $emb acked)"
+    row "$k" "publish → commit (calibd_ingest_reading_age_seconds), p50 / p99 (histogram bucket)" "$(fig $run age)" "$(fig $emb age)"
+    row "$k" "calibd's part: receipt → commit (calibd_ingest_receipt_to_commit_seconds), p50 / p99 (histogram bucket)" "$(fig $run held)" "$(fig $emb held)"
+    row "$k" "the publisher's publish → PUBACK, p50 / p99 (Mosquitto answers without calibd; the embedded broker after the commit)" "$(fig $run puback)" "$(fig $emb puback)"
+    row "$k" "publish → batch start (readings.received_at − ts), p50 / p99" "$(fig $run rx)" "$(fig $emb rx)"
+    row "$k" "calibd receipt → acknowledgement after commit, p50 / p99 (histogram bucket)" "$(fig $run ack)" "$(fig $emb ack)"
+    row "$k" "batch commit, p50 (histogram bucket)" "$(fig $run commit)" "$(fig $emb commit)"
+    row "$k" "publish → alert row (alerts.created_at − ts), p50 / p99 (probes with an alert row, of probes)" "$(fig $run alert)" "$(fig $emb alert)"
+    row "$k" "publish → alert visible through the API (polled every 10 ms), p50 / p99 (seen, of probes)" "$(fig $run seen)" "$(fig $emb seen)"
+    row "$k" "calibd CPU (100 % = one core); VmRSS at the end" "$(fig $run cpu)" "$(fig $emb cpu)"
   done
   row 6 "calibd memory with the fleet: VmHWM (peak) / VmRSS at the end" "$HWM_mosquitto / $RSS_mosquitto MiB" "$HWM_embedded / $RSS_embedded MiB"
 } >"$OUT/results.md"
