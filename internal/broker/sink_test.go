@@ -49,7 +49,7 @@ func (s *sink) offered() []offer {
 // and nowhere else; a device's QoS 1 messages are acknowledged only once
 // stored, in the order they came, however the stores are ordered; a
 // message the Sink does not take closes the connection, and the device
-// sends it again once it reconnects.
+// sends it again once it reconnects; QoS 2 completes once stored.
 func TestSinkAcknowledgesAfterStore(t *testing.T) {
 	s := &sink{}
 	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Sink: s}, logins{devA: "cds_a"},
@@ -138,6 +138,16 @@ func TestSinkAcknowledgesAfterStore(t *testing.T) {
 	s.offered()[3].stored()
 	if !tok5.WaitTimeout(5*time.Second) || tok5.Error() != nil {
 		t.Fatalf("seq 5 not acknowledged once stored: %v", tok5.Error())
+	}
+	// QoS 2: the exchange completes only once the message is stored.
+	tok6 := dev.Publish(topic, 2, false, `{"seq":6}`)
+	waitFor(t, func() bool { return len(s.offered()) == 6 })
+	if tok6.WaitTimeout(200 * time.Millisecond) {
+		t.Fatal("a QoS 2 exchange completed before the sink stored the message")
+	}
+	s.offered()[5].stored()
+	if !tok6.WaitTimeout(5*time.Second) || tok6.Error() != nil {
+		t.Fatalf("QoS 2 message not completed once stored: %v", tok6.Error())
 	}
 	select {
 	case f := <-forwarded:
