@@ -60,6 +60,12 @@ type Config struct {
 	Sink Sink
 }
 
+// MaxPacketBytes is the largest MQTT packet the embedded broker reads; a
+// larger one closes the connection. Device payloads above the ingest's own
+// limit (devices.DefaultMaxPayloadBytes) and below this one are taken and
+// dead-lettered as too large, as through any broker.
+const MaxPacketBytes = 64 << 10
+
 // DefaultIngestWindow is Config.IngestWindow's default: the in-flight
 // window the README asks of Mosquitto for lossless operation.
 const DefaultIngestWindow = 2000
@@ -99,6 +105,9 @@ func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
 	// default: 75,000 messages lost with 10,000 devices), so take the
 	// protocol's most.
 	caps.MaximumInflight = math.MaxUint16
+	// mochi reads a whole packet into memory, before a login is checked
+	// too, and by default of any size MQTT allows (256 MiB).
+	caps.MaximumPacketSize = MaxPacketBytes
 	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log, Capabilities: caps})
 	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), slots: make(chan struct{}, window), log: log}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,5 +165,40 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPacketLimit: the embedded broker takes a payload above the ingest's
+// limit (the ingest dead-letters it) but closes the connection of a
+// packet above MaxPacketBytes instead of reading it into memory.
+func TestPacketLimit(t *testing.T) {
+	s := &sink{}
+	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Sink: s}, logins{devA: "cds_a"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	lost := make(chan struct{}, 1)
+	opts := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("dev-a").SetUsername(devA).SetPassword("cds_a").
+		SetAutoReconnect(false).SetConnectTimeout(3 * time.Second).
+		SetConnectionLostHandler(func(paho.Client, error) { lost <- struct{}{} })
+	dev := paho.NewClient(opts)
+	if tok := dev.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("device connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { dev.Disconnect(100) })
+	topic := devices.DeviceTopic(devA, devices.MessageChecks, false)
+
+	dev.Publish(topic, 0, false, strings.Repeat("x", devices.DefaultMaxPayloadBytes*4))
+	waitFor(t, func() bool { return len(s.offered()) == 1 })
+	dev.Publish(topic, 0, false, strings.Repeat("x", broker.MaxPacketBytes))
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a packet above MaxPacketBytes did not close the connection")
+	}
+	if n := len(s.offered()); n != 1 {
+		t.Errorf("%d messages offered; the oversized packet must not be", n)
 	}
 }
