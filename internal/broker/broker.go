@@ -109,7 +109,8 @@ func Start(cfg Config, auth Authenticator, log *slog.Logger) (*Broker, error) {
 	// too, and by default of any size MQTT allows (256 MiB).
 	caps.MaximumPacketSize = MaxPacketBytes
 	br.srv = mqtt.New(&mqtt.Options{InlineClient: false, Logger: log, Capabilities: caps})
-	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), slots: make(chan struct{}, window), log: log}, nil); err != nil {
+	if err := br.srv.AddHook(&authHook{auth: auth, ingestPassword: []byte(br.ingestPassword), slots: make(chan struct{}, window),
+		clients: br.srv.Clients, log: log}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	if cfg.Sink != nil {
@@ -146,7 +147,9 @@ type authHook struct {
 	// slots holds one token per message sent to the ingest and not yet
 	// acknowledged (Config.IngestWindow).
 	slots chan struct{}
-	log   *slog.Logger
+	// clients are the broker's sessions, connected or kept.
+	clients *mqtt.Clients
+	log     *slog.Logger
 }
 
 func (h *authHook) ID() string { return "calibd-auth" }
@@ -199,16 +202,26 @@ func (h *authHook) release() {
 
 func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
+	ok := false
 	if user == IngestUser {
-		return subtle.ConstantTimeCompare(pk.Connect.Password, h.ingestPassword) == 1
+		ok = subtle.ConstantTimeCompare(pk.Connect.Password, h.ingestPassword) == 1
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := h.auth.AuthenticateDevice(ctx, user, string(pk.Connect.Password))
+		if err != nil && !errors.Is(err, devices.ErrUnauthenticated) {
+			h.log.Warn("device login not checked", "username", user, "error", err)
+		}
+		ok = err == nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := h.auth.AuthenticateDevice(ctx, user, string(pk.Connect.Password))
-	if err != nil && !errors.Is(err, devices.ErrUnauthenticated) {
-		h.log.Warn("device login not checked", "username", user, "error", err)
+	// A session belongs to the login that made it: mochi would let any
+	// login take over a client id (disconnecting its owner, inheriting its
+	// session), so one tenant's device could keep knocking another's off.
+	if prev, found := h.clients.Get(cl.ID); ok && found && string(prev.Properties.Username) != user {
+		h.log.Warn("login refused: its client id belongs to another login", "client", cl.ID, "username", user)
+		return false
 	}
-	return err == nil
+	return ok
 }
 
 // OnACLCheck: a device (its username is its id, checked at connect) may

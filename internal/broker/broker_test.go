@@ -128,3 +128,37 @@ func TestEmbeddedBroker(t *testing.T) {
 	case <-time.After(500 * time.Millisecond):
 	}
 }
+
+// TestClientIDBelongsToItsLogin: a device cannot take over a client id
+// another device's session holds (mochi would disconnect the owner and
+// hand over its session); the owner can, as when it reconnects.
+func TestClientIDBelongsToItsLogin(t *testing.T) {
+	b := start(t)
+	opts := func(user, pass string) *paho.ClientOptions {
+		return paho.NewClientOptions().AddBroker(b.URL()).SetClientID("gate-3").SetUsername(user).SetPassword(pass).
+			SetCleanSession(false).SetConnectTimeout(3 * time.Second).SetAutoReconnect(false)
+	}
+	owner := paho.NewClient(opts(devA, "cds_a"))
+	if tok := owner.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("owner connect: %v", tok.Error())
+	}
+	intruder := paho.NewClient(opts(devB, "cds_b"))
+	if tok := intruder.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		intruder.Disconnect(100)
+		t.Fatal("device B took over device A's client id")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !owner.IsConnectionOpen() {
+		t.Fatal("device A was disconnected by B's attempt")
+	}
+	owner.Disconnect(100) // its session stays (clean session off)
+	if tok := intruder.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		intruder.Disconnect(100)
+		t.Fatal("device B took over device A's kept session")
+	}
+	again := paho.NewClient(opts(devA, "cds_a"))
+	if tok := again.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("device A could not resume its own session: %v", tok.Error())
+	}
+	again.Disconnect(100)
+}
