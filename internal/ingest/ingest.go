@@ -15,9 +15,9 @@
 //
 // Backpressure. What bounds the messages calibd holds is the broker's
 // in-flight window: it sends a client at most that many unacknowledged
-// QoS 1 messages (Mosquitto max_inflight_messages, 20 by default; the
-// embedded broker's send quota, broker.Config.IngestWindow), and since we
-// acknowledge only after commit, a slow store stops the broker sending.
+// QoS 1 messages (Mosquitto max_inflight_messages, 20 by default), and
+// since we acknowledge only after commit, a slow store stops the broker
+// sending.
 // Acknowledgements go out in delivery order (acker): Mosquitto refills
 // its whole window on an out-of-order one, which defeats the bound.
 // paho calls the handler for one message at a time, in delivery order
@@ -29,6 +29,10 @@
 // lossless operation. The window also caps how many messages can be in
 // our queue and batches at once, so batches larger than it need a larger
 // window.
+//
+// The embedded broker has no paho client in between (StartLocal, Offer):
+// it offers each device message to the same queue, waiting while it is
+// full, and acknowledges it to the device once its batch committed.
 //
 // Only this package imports paho (STYLE.md §2).
 package ingest
