@@ -53,12 +53,7 @@ func (s *sink) offered() []offer {
 // sends it again once it reconnects; QoS 2 completes once stored.
 func TestSinkAcknowledgesAfterStore(t *testing.T) {
 	s := &sink{}
-	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Sink: s}, logins{devA: "cds_a"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := startWithSink(t, s)
 
 	forwarded := make(chan string, 10)
 	user, pass := b.IngestLogin()
@@ -157,6 +152,18 @@ func TestSinkAcknowledgesAfterStore(t *testing.T) {
 	}
 }
 
+// startWithSink starts a broker that hands device messages to s.
+func startWithSink(t *testing.T, s broker.Sink) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Sink: s}, logins{devA: "cds_a"},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -173,12 +180,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // packet above MaxPacketBytes instead of reading it into memory.
 func TestPacketLimit(t *testing.T) {
 	s := &sink{}
-	b, err := broker.Start(broker.Config{Addr: "127.0.0.1:0", Sink: s}, logins{devA: "cds_a"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
+	b := startWithSink(t, s)
 	lost := make(chan struct{}, 1)
 	opts := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("dev-a").SetUsername(devA).SetPassword("cds_a").
 		SetAutoReconnect(false).SetConnectTimeout(3 * time.Second).
