@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -17,14 +18,18 @@ import (
 type Sink interface {
 	// Offer hands over one message. It returns once the message is queued,
 	// waiting while the Sink is full (the device's connection reads
-	// nothing more meanwhile: backpressure), or with an error when the
-	// message was not taken. stored, when not nil, is called once the
-	// message is committed, from any goroutine; never if it is not.
+	// nothing more meanwhile: backpressure), or with an error when ctx
+	// ended first or the Sink is closing. stored, when not nil, is called
+	// once the message is committed, from any goroutine; never if it is
+	// not.
 	Offer(ctx context.Context, topic string, payload []byte, stored func()) error
 }
 
-// offerWait bounds how long a device's message waits for room in the Sink.
-const offerWait = 2 * time.Minute
+// offerWait bounds how long a device's message waits for room in the Sink
+// (nanoseconds; tests shorten it).
+var offerWait atomic.Int64
+
+func init() { offerWait.Store(int64(2 * time.Minute)) }
 
 // sinkHook hands every device message to the Sink instead of to
 // subscribers, and acknowledges a QoS 1 message only once the Sink has
@@ -34,8 +39,11 @@ const offerWait = 2 * time.Minute
 // have many messages in flight: they are offered as they arrive, commit
 // in batches with everyone else's, and their PUBACKs go out in the order
 // the messages came (MQTT 3.1.1 §4.6), each once it and those before it
-// are stored. A message the Sink does not take closes the device's
-// connection, so that it sends its unacknowledged messages again.
+// are stored. A message the Sink had no room for within offerWait closes
+// the device's connection, so that it sends its unacknowledged messages
+// again; one refused because the Sink is closing is simply not
+// acknowledged: the connection stays up so that the PUBACKs of what the
+// Sink still commits reach the device, and the broker's own close follows.
 type sinkHook struct {
 	mqtt.HookBase
 	sink Sink
@@ -64,7 +72,7 @@ func (h *sinkHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	if string(cl.Properties.Username) == IngestUser {
 		return pk, packets.ErrRejectPacket // the ingest login publishes nothing (OnACLCheck refuses it too)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), offerWait)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(offerWait.Load()))
 	defer cancel()
 	switch pk.FixedHeader.Qos {
 	case 0:
@@ -76,7 +84,7 @@ func (h *sinkHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 		q := h.queue(cl)
 		stored := q.expect(pk.PacketID)
 		if err := h.sink.Offer(ctx, pk.TopicName, pk.Payload, stored); err != nil {
-			h.notTaken(cl, pk, err, true)
+			h.notTaken(cl, pk, err, ctx.Err() != nil)
 		}
 		return pk, packets.ErrRejectPacket
 	default:
@@ -85,7 +93,7 @@ func (h *sinkHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 		// forwarded). The device's further messages wait meanwhile.
 		done := make(chan struct{})
 		if err := h.sink.Offer(ctx, pk.TopicName, pk.Payload, func() { close(done) }); err != nil {
-			h.notTaken(cl, pk, err, true)
+			h.notTaken(cl, pk, err, ctx.Err() != nil)
 			return pk, packets.ErrRejectPacket
 		}
 		select {
@@ -98,10 +106,13 @@ func (h *sinkHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	}
 }
 
+// notTaken logs a message the Sink refused and, with closeConn, closes the
+// device's connection so that it sends its unacknowledged messages again.
 func (h *sinkHook) notTaken(cl *mqtt.Client, pk packets.Packet, err error, closeConn bool) {
 	if ok, suppressed := h.warn.Allow(time.Now()); ok {
-		h.log.Warn("device message not taken by the ingest; closing its connection so the device sends it again",
-			"client", cl.ID, "topic", pk.TopicName, "qos", pk.FixedHeader.Qos, "error", err, "suppressed", suppressed)
+		h.log.Warn("device message not taken by the ingest; the device keeps it, unacknowledged",
+			"client", cl.ID, "topic", pk.TopicName, "qos", pk.FixedHeader.Qos, "closing_connection", closeConn,
+			"error", err, "suppressed", suppressed)
 	}
 	if closeConn {
 		cl.Stop(packets.ErrServerUnavailable)

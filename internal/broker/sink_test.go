@@ -17,11 +17,13 @@ import (
 )
 
 // sink records what it is offered; the test says when each is stored.
-// refuse makes that many next offers fail.
+// refuse makes that many next offers fail as a closing ingest's do; block
+// makes that many wait for room until their deadline.
 type sink struct {
 	mu     sync.Mutex
 	offers []offer
 	refuse int
+	block  int
 }
 
 type offer struct {
@@ -29,12 +31,19 @@ type offer struct {
 	stored func()
 }
 
-func (s *sink) Offer(_ context.Context, topic string, payload []byte, stored func()) error {
+func (s *sink) Offer(ctx context.Context, topic string, payload []byte, stored func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refuse > 0 {
 		s.refuse--
 		return errors.New("ingest closing")
+	}
+	if s.block > 0 {
+		s.block--
+		s.mu.Unlock()
+		<-ctx.Done()
+		s.mu.Lock()
+		return ctx.Err()
 	}
 	s.offers = append(s.offers, offer{topic + " " + string(payload), stored})
 	return nil
@@ -49,8 +58,9 @@ func (s *sink) offered() []offer {
 // TestSinkAcknowledgesAfterStore: with a Sink, device messages go to it
 // and nowhere else; a device's QoS 1 messages are acknowledged only once
 // stored, in the order they came, however the stores are ordered; a
-// message the Sink does not take closes the connection, and the device
-// sends it again once it reconnects; QoS 2 completes once stored.
+// message that finds no room in time closes the connection, and the
+// device sends it again once it reconnects; QoS 2 completes once stored;
+// a closing sink's refusal is not acknowledged and leaves the connection.
 func TestSinkAcknowledgesAfterStore(t *testing.T) {
 	s := &sink{}
 	b := startWithSink(t, s)
@@ -110,15 +120,19 @@ func TestSinkAcknowledgesAfterStore(t *testing.T) {
 		t.Error("a QoS 0 message was offered with an acknowledgement")
 	}
 
+	// A message that finds no room in the sink in time closes the
+	// connection, and the device sends it again.
+	restore := broker.SetOfferWait(300 * time.Millisecond)
 	s.mu.Lock()
-	s.refuse = 1
+	s.block = 1
 	s.mu.Unlock()
 	dev.Publish(topic, 1, false, `{"seq":4}`)
 	select {
 	case <-connects:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the connection of a message not taken was not closed")
+		t.Fatal("the connection of a message that waited too long was not closed")
 	}
+	restore()
 	// paho sends the unacknowledged message again on the new connection
 	// (and completes its first token then), so follow it in the offers.
 	waitFor(t, func() bool { return len(s.offered()) == 4 })
@@ -144,6 +158,24 @@ func TestSinkAcknowledgesAfterStore(t *testing.T) {
 	s.offered()[5].stored()
 	if !tok6.WaitTimeout(5*time.Second) || tok6.Error() != nil {
 		t.Fatalf("QoS 2 message not completed once stored: %v", tok6.Error())
+	}
+	// A closing sink's refusal leaves the message unacknowledged with the
+	// device and the connection up, for the PUBACKs of what is still
+	// being committed.
+	s.mu.Lock()
+	s.refuse = 1 << 20
+	s.mu.Unlock()
+	tok7 := dev.Publish(topic, 1, false, `{"seq":7}`)
+	if tok7.WaitTimeout(300 * time.Millisecond) {
+		t.Fatal("a message the sink refused was acknowledged")
+	}
+	select {
+	case <-connects:
+		t.Fatal("a closing sink's refusal closed the connection")
+	default:
+	}
+	if !dev.IsConnectionOpen() {
+		t.Fatal("a closing sink's refusal closed the connection")
 	}
 	select {
 	case f := <-forwarded:

@@ -146,6 +146,22 @@ func (p *calibd) Kill() {
 	<-p.exited
 }
 
+// Stop sends SIGTERM and waits for the process to end (it drains first).
+func (p *calibd) Stop() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		p.t.Errorf("calibd did not stop within 30s of SIGTERM")
+		p.Kill()
+	}
+}
+
 // metrics scrapes /metrics: each family's value summed over its labels.
 func (p *calibd) metrics() (map[string]float64, error) {
 	r, err := http.Get(p.base + "/metrics")

@@ -15,7 +15,8 @@ import (
 )
 
 // TestSIGKILLEmbedded: calibd on its embedded broker (no MQTT_URL), the
-// zero-install default, is SIGKILLed mid-stream and started again. The
+// zero-install default, is SIGKILLed mid-stream and started again, then
+// stopped gracefully (SIGTERM) mid-stream and started again. The
 // broker dies with it, so no broker session can hold anything; what makes
 // this lossless is that a device's PUBACK waits for the commit: whatever
 // calibd had not committed was never acknowledged, the device keeps it,
@@ -52,6 +53,16 @@ func TestSIGKILLEmbedded(t *testing.T) {
 			eventually(t, 30*time.Second, "the stream to go on after the restart", func() bool {
 				return count(db, "SELECT count(*) FROM readings") >= n+300
 			})
+			// A graceful stop mid-stream: calibd drains what it took,
+			// acknowledging it, and refuses the rest, which the devices
+			// keep.
+			second.Stop()
+			time.Sleep(500 * time.Millisecond)
+			third := startCalibd(t, bin, env, log)
+			n = count(db, "SELECT count(*) FROM readings")
+			eventually(t, 30*time.Second, "the stream to go on after the graceful restart", func() bool {
+				return count(db, "SELECT count(*) FROM readings") >= n+300
+			})
 			attempted := s.Stop()
 			// The devices send again what was never acknowledged; what is
 			// missing after a minute was lost.
@@ -64,12 +75,12 @@ func TestSIGKILLEmbedded(t *testing.T) {
 			if n := count(db, "SELECT count(*) FROM dead_letters"); n != 0 {
 				t.Errorf("%d dead letters; every check was good", n)
 			}
-			m, err := second.metrics()
+			m, err := third.metrics()
 			if err != nil {
 				t.Fatal(err)
 			}
-			second.Kill()
-			t.Logf("%d checks published and stored once; %d stored when calibd was killed; the restarted calibd stored %v as new and skipped %v stored already",
+			third.Kill()
+			t.Logf("%d checks published and stored once; %d stored when calibd was killed; the last calibd stored %v as new and skipped %v stored already",
 				len(attempted), killedAt, m["calibd_ingest_messages_stored_total"], m["calibd_ingest_messages_duplicate_total"])
 		})
 	}
