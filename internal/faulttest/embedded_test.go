@@ -141,12 +141,7 @@ func (s *deviceStream) run() {
 // Stop ends the stream and returns every check published. The clients
 // stay connected, to send again what is not acknowledged yet.
 func (s *deviceStream) Stop() map[key]bool {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.done
+	stopAndWait(s.stop, s.done)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.sent)

@@ -231,15 +231,21 @@ func (s *stream) run() {
 // Stop ends the stream, waits for its outstanding publishes and returns
 // what the broker accepted and what was attempted.
 func (s *stream) Stop() (acked, attempted map[key]bool) {
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.done
+	stopAndWait(s.stop, s.done)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.acked), maps.Clone(s.attempted)
+}
+
+// stopAndWait closes stop, unless it is closed already, and waits for
+// done: ending a publishing goroutine from Stop or from a cleanup.
+func stopAndWait(stop, done chan struct{}) {
+	select {
+	case <-stop:
+	default:
+		close(stop)
+	}
+	<-done
 }
 
 // Ended waits for a stream to end by itself (its broker went away).

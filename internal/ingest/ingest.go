@@ -160,7 +160,7 @@ func Filters(group string) []string {
 type delivery struct {
 	msg      paho.Message
 	received time.Time
-	seq      uint64 // delivery order, for the acker; 0: from Deliver, acknowledged as soon as committed
+	seq      uint64 // delivery order, for the acker; 0: from Offer, acknowledged as soon as committed
 }
 
 // Ingest is a running ingest: a paho client and its workers.
@@ -170,7 +170,7 @@ type Ingest struct {
 	log    *slog.Logger
 	m      *metrics
 	client paho.Client
-	// local: started by StartLocal; an in-process broker calls Deliver
+	// local: started by StartLocal; an in-process broker calls Offer
 	// and there is no client.
 	local bool
 

@@ -57,11 +57,6 @@ func (i *Ingest) Offer(ctx context.Context, topic string, payload []byte, stored
 	select {
 	case i.queue <- d:
 		return nil
-	default:
-	}
-	select {
-	case i.queue <- d:
-		return nil
 	case <-i.stopIntake:
 		return fmt.Errorf("%w: the ingest is closing", ErrNotTaken)
 	case <-ctx.Done():
