@@ -2,6 +2,7 @@ package devices
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -11,13 +12,51 @@ const DeadLetterPayloadBytes = 256
 
 // DeadLetter is an MQTT message the ingest acknowledged but could not
 // store: its topic, why (a DecodeError reason, or "unknown_device",
-// "out_of_range"), its first bytes and when it arrived.
+// "out_of_range"), its first bytes and when it arrived. ID and DeviceID are
+// set by the store: DeviceID is the device id the topic names, empty when
+// it names none (DeadLetterDevice).
 type DeadLetter struct {
+	ID       int64
 	Topic    string
+	DeviceID string
 	Reason   string
 	Detail   string
 	Payload  []byte
 	Received time.Time
+}
+
+// DeadLetterDevice is the device id a topic of this contract names
+// (calibd/v1/devices/{id}/...), in lower case, even when the rest of the
+// topic is wrong; "" when the segment is not a UUID. The tenants who see
+// that device read its dead letters.
+func DeadLetterDevice(topic string) string {
+	rest, ok := strings.CutPrefix(topic, TopicPrefix)
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	if !IsUUID(id) {
+		return ""
+	}
+	return strings.ToLower(id)
+}
+
+// DeadLetterFilter narrows a list of dead letters. DeviceID only narrows:
+// the actor's scope still applies.
+type DeadLetterFilter struct {
+	DeviceID string
+	Reason   string
+	From, To *time.Time
+}
+
+// DeadLetterHistory reads the dead letters, newest first. A tenant sees
+// those whose topic names a device it sees; the regulator sees all, with
+// those of topics that name no device or an unknown one.
+type DeadLetterHistory interface {
+	ListDeadLetters(ctx context.Context, a Actor, f DeadLetterFilter, p Page) ([]DeadLetter, string, error)
+	// DeviceDeadLetters is ListDeadLetters for one device the actor may
+	// see (ErrNotFound otherwise).
+	DeviceDeadLetters(ctx context.Context, a Actor, deviceID string, f DeadLetterFilter, p Page) ([]DeadLetter, string, error)
 }
 
 // IngestDevice is what the ingest needs to know of a device a message

@@ -213,6 +213,17 @@ var DecodeReasons = []string{ReasonBadTopic, ReasonTooLarge, ReasonNotJSON, Reas
 	ReasonBadMode, ReasonUnknownCode, ReasonBadSeverity, ReasonBadMetric, ReasonTooManyMetrics, ReasonBadName,
 	ReasonDeviceMismatch, ReasonBadSenML}
 
+// Reasons the ingest gives once it has looked the device up (the decoder
+// does not know it); a check outside the thermometer's measuring range is
+// ReasonOutOfRange.
+const (
+	ReasonUnknownDevice   = "unknown_device"    // no such device, or a retired one
+	ReasonWrongDeviceKind = "wrong_device_kind" // a check from a lift, telemetry from a thermometer
+)
+
+// DeadLetterReasons lists every reason a dead letter can carry.
+var DeadLetterReasons = append(slices.Clone(DecodeReasons), ReasonUnknownDevice, ReasonWrongDeviceKind)
+
 // DecodeError says why a payload was refused. Reason is one of the Reason
 // constants, stable for metrics and dead-letter rows; Field names the
 // payload field at fault when there is one; Detail is for people.

@@ -119,6 +119,7 @@ type Registry interface {
 	TechnicianStore
 	DeviceCredentialStore
 	ReadingHistory
+	DeadLetterHistory
 	AlertStore
 	SilenceStore
 	CoverageStore

@@ -290,6 +290,7 @@ func TestOpenAPIEnumsMatchDomain(t *testing.T) {
 		"RequestState":      enumStrings(devices.RequestStates),
 		"EventKind":         enumStrings(devices.EventKinds),
 		"IntervalKind":      enumStrings(devices.IntervalKinds),
+		"DeadLetterReason":  devices.DeadLetterReasons,
 	}
 	for name, w := range want {
 		s := doc.Components.Schemas[name]

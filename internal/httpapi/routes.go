@@ -60,6 +60,9 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/alerts/:id/resolve", s.actOnAlert(devices.AlertResolve))
 	v1.GET("/devices/:id/readings/buckets", s.readingBuckets)
 	v1.GET("/devices/:id/drift", s.getDrift)
+	// What the ingest refused, and why (dead letters).
+	v1.GET("/dead-letters", s.listDeadLetters)
+	v1.GET("/devices/:id/dead-letters", s.deviceDeadLetters)
 
 	v1.GET("/elevators", s.listElevators)
 	v1.POST("/elevators", s.createElevator)

@@ -1,10 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calibd/calibd/devices"
 )
 
 // tenancyCase is one request another tenant makes on the first tenant's
@@ -37,6 +40,7 @@ var exemptFromTenancy = map[string]string{
 	"GET /api/v1/deferrals":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/contracts":                 "list: checked by TestListsNeverLeak",
 	"GET /api/v1/alerts":                    "list: checked by TestListsNeverLeak",
+	"GET /api/v1/dead-letters":              "list: checked by TestListsNeverLeak",
 	"GET /api/v1/agreements":                "list: checked by TestListsNeverLeak",
 	"GET /api/v1/lift-tasks":                "list: checked by TestListsNeverLeak",
 	"GET /api/v1/lift-reports":              "list: checked by TestListsNeverLeak",
@@ -131,6 +135,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"GET /api/v1/devices/:id/readings", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings", token: B}},
 		{"GET /api/v1/devices/:id/readings/buckets", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/buckets", token: B}},
 		{"GET /api/v1/devices/:id/drift", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/drift", token: B}},
+		{"GET /api/v1/devices/:id/dead-letters", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/dead-letters", token: B}},
 		{"POST /api/v1/devices/:id/credentials/revoke", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials/revoke", token: B}},
 		{"GET /api/v1/deferrals/:id", req{method: "GET", path: "/api/v1/deferrals/" + w.deferralA, token: B}},
 		{"POST /api/v1/deferrals/:id/lift", req{method: "POST", path: "/api/v1/deferrals/" + w.deferralA + "/lift", token: B, body: map[string]any{"reason": "x"}}},
@@ -219,6 +224,12 @@ func TestListsNeverLeak(t *testing.T) {
 		w.liftTaskA, w.liftReportA = a.liftWork(w)
 		w.technicianA = a.technician(w)
 		w.alertA = a.alert(w)
+		if err := a.st.SaveDeadLetters(context.Background(), []devices.DeadLetter{
+			{Topic: devices.DeviceTopic(w.thermA, devices.MessageChecks, false), Reason: devices.ReasonNotJSON, Payload: []byte("x"), Received: time.Now()},
+			{Topic: devices.DeviceTopic(w.elevA, devices.MessageEvents, false), Reason: devices.ReasonNotJSON, Payload: []byte("x"), Received: time.Now()},
+		}); err != nil {
+			t.Fatal(err)
+		}
 		forbidden := []string{w.opA, w.venueA, w.thermA, w.thermAUnassigned, w.elevA, w.taskA, w.visitA, w.eventA, w.requestA, w.feedA,
 			w.standardA, w.resultA, w.deferralA, w.contractA, w.agreementA, w.technicianA, w.liftTaskA, w.liftReportA, w.alertA}
 		B := w.adminB
@@ -245,6 +256,7 @@ func TestListsNeverLeak(t *testing.T) {
 			"/api/v1/lift-tasks", "/api/v1/lift-tasks?elevator_id=" + w.elevA + "&kind=onsite&state=completed",
 			"/api/v1/lift-reports", "/api/v1/lift-reports?elevator_id=" + w.elevA + "&kind=onsite",
 			"/api/v1/visits?technician_id=" + w.technicianA,
+			"/api/v1/dead-letters", "/api/v1/dead-letters?device_id=" + w.thermA + "&reason=not_json",
 		}
 		// Operator B, and the other institute: it must never see the
 		// institute's technicians, nor its visits through technician_id.
@@ -258,6 +270,9 @@ func TestListsNeverLeak(t *testing.T) {
 				}
 				if strings.Contains(string(r.Body), w.venueA) || strings.Contains(string(r.Body), w.technicianA) {
 					t.Errorf("GET %s as %s mentions A's venue or the institute's technician", p, who.name)
+				}
+				if strings.HasPrefix(p, "/api/v1/dead-letters") && (strings.Contains(string(r.Body), w.thermA) || strings.Contains(string(r.Body), w.elevA)) {
+					t.Errorf("GET %s as %s mentions A's devices", p, who.name)
 				}
 			}
 		}

@@ -12,22 +12,14 @@ import (
 // Dead-letter reasons the ingest adds to devices.DecodeReasons: they need
 // the device, which the decoder does not have.
 const (
-	ReasonUnknownDevice   = "unknown_device"    // no such device, or a retired one
-	ReasonOutOfRange      = "out_of_range"      // a check value outside the thermometer's range
-	ReasonWrongDeviceKind = "wrong_device_kind" // a check from a lift, telemetry from a thermometer
+	ReasonUnknownDevice   = devices.ReasonUnknownDevice   // no such device, or a retired one
+	ReasonOutOfRange      = devices.ReasonOutOfRange      // a check value outside the thermometer's range
+	ReasonWrongDeviceKind = devices.ReasonWrongDeviceKind // a check from a lift, telemetry from a thermometer
 )
 
 // deadLetterReasons lists every reason a dead letter can carry, so each
 // counter series exists from the start, at zero.
-func deadLetterReasons() []string {
-	rs := append([]string(nil), devices.DecodeReasons...)
-	for _, r := range []string{ReasonUnknownDevice, ReasonOutOfRange, ReasonWrongDeviceKind} {
-		if !slices.Contains(rs, r) {
-			rs = append(rs, r)
-		}
-	}
-	return rs
-}
+func deadLetterReasons() []string { return slices.Clone(devices.DeadLetterReasons) }
 
 // metrics are the calibd_ingest_* series exposed on /metrics.
 type metrics struct {

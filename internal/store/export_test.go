@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // Replica returns a Store on the same database as s with none of s's
 // in-process caches, as another replica of calibd would have: tests of
 // what replicas share go through it.
@@ -8,4 +10,15 @@ func (s *Store) Replica() *Store {
 		urgent: s.urgent, drift: s.drift, thresholds: s.thresholds}
 	r.deadLetters.Store(s.deadLetters.Load())
 	return r
+}
+
+// MigrateDownTo undoes the migrations above version, for tests of what a
+// migration does to rows written before it.
+func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
 }

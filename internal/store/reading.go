@@ -37,6 +37,7 @@ func (readingRow) TableName() string { return "readings" }
 type deadLetterRow struct {
 	ID         int64 `gorm:"primaryKey;autoIncrement"`
 	Topic      string
+	DeviceID   *string
 	Reason     string
 	Detail     string
 	Payload    []byte
@@ -190,8 +191,8 @@ func (s *Store) SaveDeadLetters(ctx context.Context, letters []devices.DeadLette
 		if len(p) > devices.DeadLetterPayloadBytes {
 			p = p[:devices.DeadLetterPayloadBytes]
 		}
-		rows[i] = deadLetterRow{Topic: clip(l.Topic, 512), Reason: clip(l.Reason, 64), Detail: clip(l.Detail, 1000),
-			Payload: append([]byte{}, p...), ReceivedAt: l.Received.UTC()}
+		rows[i] = deadLetterRow{Topic: clip(l.Topic, 512), DeviceID: strPtr(devices.DeadLetterDevice(l.Topic)),
+			Reason: clip(l.Reason, 64), Detail: clip(l.Detail, 1000), Payload: append([]byte{}, p...), ReceivedAt: l.Received.UTC()}
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.CreateInBatches(rows, s.insertBatch()).Error; err != nil {

@@ -17,6 +17,9 @@ type deviceData struct {
 	Results     []devices.CalibrationResult
 	Alerts      []devices.Alert
 	Drift       devices.DriftReport
+	// Refused are its newest dead letters: why messages it sent were not
+	// stored.
+	Refused []devices.DeadLetter
 }
 
 // device: a thermometer's page: what it is, its status, its calibration
@@ -49,8 +52,13 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	refused, _, err := s.st.DeviceDeadLetters(ctx, a, t.ID, devices.DeadLetterFilter{}, devices.Page{Limit: 10})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "device", page{Title: "Thermometer " + t.Serial, Data: deviceData{Thermometer: t,
-		Statuses: statuses(t, active), Results: results, Alerts: alerts, Drift: drift}})
+		Statuses: statuses(t, active), Results: results, Alerts: alerts, Drift: drift, Refused: refused}})
 }
 
 // chartJSON is what the drift chart draws: check errors with the EWMA the

@@ -1,11 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/calibd/calibd/devices"
 )
 
 // TestOperatorPages: a venue operator registers a venue and a thermometer
@@ -62,6 +66,18 @@ func TestOperatorPages(t *testing.T) {
 		var chart map[string]any
 		if err := json.Unmarshal([]byte(a.get("/devices/"+th+"/chart.json", 200)), &chart); err != nil || chart["mpe_c"] != 0.2 {
 			t.Errorf("chart data: %v, %v", chart, err)
+		}
+		// Messages the ingest refused show on the page with why.
+		if strings.Contains(page, "Refused messages") {
+			t.Errorf("device page with nothing refused shows the section")
+		}
+		if err := s.st.SaveDeadLetters(context.Background(), []devices.DeadLetter{{Topic: devices.DeviceTopic(th, devices.MessageChecks, false),
+			Reason: devices.ReasonBadUnit, Detail: `unit "degF" is neither Cel nor K`, Payload: []byte("{}"), Received: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		if page = a.get("/devices/"+th, 200); !strings.Contains(page, "Refused messages") || !strings.Contains(page, "bad_unit") ||
+			!strings.Contains(page, "is neither Cel nor K") {
+			t.Errorf("device page after a refused message:\n%s", trimHTML(page))
 		}
 
 		// Operator B: 404 for each of A's pages, none of A's data in its own.
