@@ -665,22 +665,14 @@ func (s *Store) RaiseSilent(ctx context.Context, now time.Time, thermometer, ele
 			for i, c := range chunk {
 				ids[i] = c.DeviceID
 			}
-			var last []struct {
-				DeviceID string
-				Last     sqlTime
-			}
-			if err := tx.Model(&readingRow{}).Select("device_id, MAX(received_at) AS last").Where("device_id IN ?", ids).
-				Group("device_id").Find(&last).Error; err != nil {
+			lastOf, err := lastReceived(tx, ids)
+			if err != nil {
 				return err
 			}
-			lastOf := map[string]time.Time{}
-			for _, l := range last {
-				lastOf[l.DeviceID] = time.Time(l.Last)
-			}
 			for _, c := range chunk {
-				since, ok := lastOf[c.DeviceID]
-				if !ok || since.Before(c.IssuedAt) {
-					since = c.IssuedAt
+				since := c.IssuedAt
+				if l, ok := lastOf[c.DeviceID]; ok && l.After(since) {
+					since = l
 				}
 				limit := thermometer
 				if c.Kind == string(devices.DeviceElevator) {
@@ -724,6 +716,36 @@ func (s *Store) RaiseSilent(ctx context.Context, now time.Time, thermometer, ele
 		return nil
 	})
 	return rep, err
+}
+
+// lastReceived is when each of ids (credentialed devices) last had a
+// message stored: the later receipt of its newest reading by sequence
+// number and of its newest by timestamp, each one probe of an index of
+// readings ((device_id, seq) and (device_id, ts)). MAX(received_at) would
+// read every reading the devices ever sent, each time the job runs. Devices
+// with nothing stored are absent.
+func lastReceived(tx *gorm.DB, ids []string) (map[string]time.Time, error) {
+	var rows []struct {
+		DeviceID    string
+		BySeq, ByTS sqlTime
+	}
+	// COALESCE to the credential's issue time, which the caller takes as
+	// the floor anyway: sqlTime scans no NULL.
+	if err := tx.Raw(`SELECT dc.device_id AS device_id,
+		  COALESCE((SELECT r.received_at FROM readings r WHERE r.device_id = dc.device_id ORDER BY r.seq DESC LIMIT 1), dc.issued_at) AS by_seq,
+		  COALESCE((SELECT r.received_at FROM readings r WHERE r.device_id = dc.device_id ORDER BY r.ts DESC LIMIT 1), dc.issued_at) AS by_ts
+		FROM device_credentials dc WHERE dc.device_id IN ?`, ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		last := time.Time(r.BySeq)
+		if byTS := time.Time(r.ByTS); byTS.After(last) {
+			last = byTS
+		}
+		out[r.DeviceID] = last
+	}
+	return out, nil
 }
 
 // endSilence resolves the silent alerts of devices that just sent

@@ -162,6 +162,16 @@ func TestSilentDevices(t *testing.T) {
 		if len(open) != 2 || open[0].DeviceID == w.elevA.ID || open[1].DeviceID == w.elevA.ID {
 			t.Errorf("open silent alerts after the lift reported: %+v, want the thermometers' only", open)
 		}
+		// The lift's clock falls back a day: its newest message by time
+		// is an old one, but it did report (its newest by sequence), so
+		// it is not silent.
+		if _, err := st.SaveMessages(ctx, []devices.Message{{Kind: devices.MessageTelemetry, Telemetry: &devices.Telemetry{
+			DeviceID: w.elevA.ID, Seq: 3, TS: t0.Add(2 * time.Hour), Metrics: map[string]float64{"door_cycles": 3}}}}, t0.Add(27*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if rep := run(t0.Add(27*time.Hour + 10*time.Minute)); rep.Silent != 2 {
+			t.Errorf("10 min after the lift's message with a lagging clock: %+v, want only the thermometers silent", rep)
+		}
 		for _, al := range open {
 			if (al.DeviceID == w.thermA2.ID) != (al.InstituteID == nil) {
 				t.Errorf("silent alert of %s names institute %v", al.DeviceID, al.InstituteID)
