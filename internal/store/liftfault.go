@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -10,26 +13,42 @@ import (
 	"github.com/calibd/calibd/devices"
 )
 
-// liftFaults handles the critical fault events of the lifts named, stored
-// by the batch received at received (a redelivered event is not new): each grows or opens the lift's fault alert,
-// and suspends the extended-cycle agreement governing that day until an
-// on-site visit clears the lift (issue 4 §2, issue 5 §6).
-func (s *Store) liftFaults(tx *gorm.DB, deviceIDs []string, received time.Time) error {
-	if len(deviceIDs) == 0 {
+// liftFaults handles the critical fault events among keys ((device id,
+// seq) pairs), stored by the batch received at received (a redelivered
+// event is not new): each grows or opens the lift's fault alert, and
+// suspends the extended-cycle agreement governing that day until an
+// on-site visit clears the lift (issue 4 §2, issue 5 §6). The events are
+// looked up by primary key: a lift's whole history is never scanned.
+func (s *Store) liftFaults(tx *gorm.DB, keys [][]any, received time.Time) error {
+	if len(keys) == 0 {
 		return nil
 	}
-	var evs []struct {
+	type event struct {
 		DeviceID string
 		Seq      int64
 		TS       time.Time `gorm:"column:ts"`
 		Code     string
 		Severity string
 	}
-	if err := tx.Model(&readingRow{}).Select("device_id, seq, ts, code, severity").
-		Where("device_id IN ? AND received_at = ? AND kind = ?", deviceIDs, received, string(devices.MessageEvents)).Order("device_id, ts, seq").
-		Find(&evs).Error; err != nil {
-		return err
+	var evs []event
+	for chunk := range slices.Chunk(keys, 500) {
+		var part []event
+		if err := tx.Model(&readingRow{}).Select("device_id, seq, ts, code, severity").
+			Where("(device_id, seq) IN ? AND received_at = ? AND kind = ?", chunk, received, string(devices.MessageEvents)).
+			Find(&part).Error; err != nil {
+			return err
+		}
+		evs = append(evs, part...)
 	}
+	slices.SortFunc(evs, func(a, b event) int {
+		if c := strings.Compare(a.DeviceID, b.DeviceID); c != 0 {
+			return c
+		}
+		if c := a.TS.Compare(b.TS); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
 	now := s.now()
 	for _, e := range evs {
 		if !devices.CriticalLiftEvent(e.Code, devices.Severity(e.Severity)) {

@@ -115,18 +115,18 @@ func (s *Store) SaveMessages(ctx context.Context, msgs []devices.Message, receiv
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	// The database keeps microseconds; the lift-fault pass finds this
-	// batch's rows by their received_at.
+	// The database keeps microseconds; the lift passes tell this batch's
+	// rows from a redelivery's by their received_at.
 	received = received.UTC().Truncate(time.Microsecond)
 	rows := make([]readingRow, 0, len(msgs))
-	var faulted []string
+	var faulted [][]any // (device id, seq) of critical fault events
 	var telemetry []*devices.Telemetry
 	for _, m := range msgs {
 		if m.Telemetry != nil {
 			telemetry = append(telemetry, m.Telemetry)
 		}
 		if m.Event != nil && devices.CriticalLiftEvent(m.Event.Code, m.Event.Severity) {
-			faulted = append(faulted, m.Event.DeviceID)
+			faulted = append(faulted, []any{m.Event.DeviceID, m.Event.Seq})
 		}
 		r, err := fromMessage(m, received)
 		if err != nil {
