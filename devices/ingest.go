@@ -127,6 +127,10 @@ type ReadingHistory interface {
 	// ListReadings pages through a device the actor may see (ErrNotFound
 	// otherwise), oldest first.
 	ListReadings(ctx context.Context, a Actor, deviceID string, f ReadingFilter, p Page) ([]Reading, string, error)
+	// ExportReadings calls fn with each of them, oldest first (ErrNotFound
+	// before any call for a device the actor may not see); an error from
+	// fn stops it.
+	ExportReadings(ctx context.Context, a Actor, deviceID string, f ReadingFilter, fn func(Reading) error) error
 	// CheckBuckets downsamples its calibration-mode checks into buckets of
 	// the given width within [from, to).
 	CheckBuckets(ctx context.Context, a Actor, deviceID string, from, to time.Time, width time.Duration) ([]ReadingBucket, error)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -89,6 +90,36 @@ func (s *Server) listReadings(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, list(items, next, toReadingJSON))
+}
+
+// exportReadings streams a device's readings as CSV, oldest first, with
+// the same filters as listReadings and no page size.
+func (s *Server) exportReadings(c *gin.Context) {
+	q := newFilterQuery(c, "kind", "from", "to")
+	f := devices.ReadingFilter{Kind: devices.MessageKind(q.enum("kind", func(v string) bool { return devices.MessageKind(v).Valid() },
+		joinStrings(devices.MessageKinds))), From: q.time("from"), To: q.time("to")}
+	if err := q.done(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	cs := &csvStream{c: c, name: "readings-" + strings.ToLower(c.Param("id")) + ".csv"}
+	var w *devices.ReadingCSVWriter
+	open := func() error {
+		if w != nil {
+			return nil
+		}
+		cs.start()
+		var err error
+		w, err = devices.NewReadingCSVWriter(c.Writer)
+		return err
+	}
+	err := s.reg.ExportReadings(c.Request.Context(), actorOf(c), c.Param("id"), f, func(r devices.Reading) error {
+		if err := open(); err != nil {
+			return err
+		}
+		return w.Write(r)
+	})
+	s.finishCSV(c, cs, err, open, func() error { return w.Flush() })
 }
 
 type bucketJSON struct {

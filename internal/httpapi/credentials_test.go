@@ -63,6 +63,33 @@ func TestReadingsAPI(t *testing.T) {
 			}
 		}
 		a.must(req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings", token: w.instTok}, 404)
+
+		// The CSV export: the header alone, then the checks oldest first.
+		header := strings.Join(devices.ReadingColumns, ",") + "\n"
+		r := a.must(req{method: "GET", path: path + "/export", token: w.reg}, 200)
+		if string(r.Body) != header || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+			!strings.Contains(r.Header.Get("Content-Disposition"), "readings-"+w.thermA+".csv") {
+			t.Errorf("export of a silent device: %q (%v)", r.Body, r.Header)
+		}
+		at := time.Now().UTC().Truncate(time.Second)
+		var msgs []devices.Message
+		for i := range 3 {
+			msgs = append(msgs, devices.Message{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA, Seq: int64(30 - i),
+				TS: at.Add(time.Duration(i) * time.Minute), ReferenceC: 37, ValueC: 37 + float64(i)/10, Mode: devices.ModeCalibration}})
+		}
+		if _, err := a.st.SaveMessages(context.Background(), msgs, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		body := string(a.must(req{method: "GET", path: path + "/export?kind=checks&from=" + at.Add(30*time.Second).Format(time.RFC3339), token: w.instTok}, 200).Body)
+		lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+		if len(lines) != 3 || lines[0]+"\n" != header || !strings.HasPrefix(lines[1], w.thermA+",29,checks,") ||
+			!strings.Contains(lines[2], ",37,37.2,0.2") {
+			t.Errorf("export from the second check on:\n%s", body)
+		}
+		if f := a.must(req{method: "GET", path: path + "/export?kind=photos", token: w.adminA}, 422).fields(t); len(f) == 0 || f[0] != "kind" {
+			t.Errorf("export ?kind=photos: errors %v", f)
+		}
+		a.must(req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/export", token: w.instTok}, 404)
 	})
 }
 

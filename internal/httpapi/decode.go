@@ -415,6 +415,10 @@ func newQuery(c *gin.Context, known ...string) *query {
 	return &query{c: c, known: append(known, "limit", "cursor")}
 }
 
+// newFilterQuery is newQuery for an answer that is not paged (an export):
+// limit and cursor are unknown there.
+func newFilterQuery(c *gin.Context, known ...string) *query { return &query{c: c, known: known} }
+
 func (q *query) str(k string) string { return q.c.Query(k) }
 
 func (q *query) id(k string) string {

@@ -59,6 +59,7 @@ func (s *Server) routes(e *gin.Engine) {
 	v1.POST("/alerts/:id/acknowledge", s.actOnAlert(devices.AlertAcknowledge))
 	v1.POST("/alerts/:id/resolve", s.actOnAlert(devices.AlertResolve))
 	v1.GET("/devices/:id/readings/buckets", s.readingBuckets)
+	v1.GET("/devices/:id/readings/export", s.exportReadings)
 	v1.GET("/devices/:id/drift", s.getDrift)
 	// What the ingest refused, and why (dead letters).
 	v1.GET("/dead-letters", s.listDeadLetters)

@@ -134,6 +134,7 @@ func tenancyCases(w *world) []tenancyCase {
 		{"POST /api/v1/alerts/:id/resolve", req{method: "POST", path: "/api/v1/alerts/" + w.alertA + "/resolve", token: B, body: map[string]any{"reason": "x"}}},
 		{"GET /api/v1/devices/:id/readings", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings", token: B}},
 		{"GET /api/v1/devices/:id/readings/buckets", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/readings/buckets", token: B}},
+		{"GET /api/v1/devices/:id/readings/export", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/readings/export", token: B}},
 		{"GET /api/v1/devices/:id/drift", req{method: "GET", path: "/api/v1/devices/" + w.thermA + "/drift", token: B}},
 		{"GET /api/v1/devices/:id/dead-letters", req{method: "GET", path: "/api/v1/devices/" + w.elevA + "/dead-letters", token: B}},
 		{"POST /api/v1/devices/:id/credentials/revoke", req{method: "POST", path: "/api/v1/devices/" + w.thermA + "/credentials/revoke", token: B}},

@@ -22,3 +22,6 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
 	_, err = p.DownTo(ctx, version)
 	return err
 }
+
+// SetExportPage changes how many readings an export reads at a time.
+func (s *Store) SetExportPage(n int) { s.exportPage.Store(int64(n)) }

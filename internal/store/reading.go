@@ -281,7 +281,46 @@ func (s *Store) ListReadings(ctx context.Context, a devices.Actor, deviceID stri
 	if err := p.Normalize(); err != nil {
 		return nil, "", err
 	}
-	rq := q.Model(&readingRow{}).Where("device_id = ?", d.id)
+	return readingPage(q, d.id, f, p)
+}
+
+// exportPage is how many readings an export reads at a time.
+const exportPage = 1000
+
+// ExportReadings implements devices.ReadingHistory: the device's readings
+// in (ts, seq) order, a keyset page at a time, so a history of any length
+// streams in bounded memory.
+func (s *Store) ExportReadings(ctx context.Context, a devices.Actor, deviceID string, f devices.ReadingFilter, fn func(devices.Reading) error) error {
+	q := s.db.WithContext(ctx)
+	d, err := s.visibleDevice(q, a, strings.ToLower(deviceID))
+	if err != nil {
+		return err
+	}
+	p := devices.Page{Limit: exportPage}
+	if n := s.exportPage.Load(); n > 0 {
+		p.Limit = int(n)
+	}
+	for {
+		items, next, err := readingPage(q, d.id, f, p)
+		if err != nil {
+			return err
+		}
+		for _, r := range items {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		p.Cursor = next
+	}
+}
+
+// readingPage is one page of a device's readings after p.Cursor, oldest
+// first by (ts, seq), and the cursor of the next page ("" on the last).
+func readingPage(q *gorm.DB, deviceID string, f devices.ReadingFilter, p devices.Page) ([]devices.Reading, string, error) {
+	rq := q.Model(&readingRow{}).Where("device_id = ?", deviceID)
 	if f.Kind != "" {
 		rq = rq.Where("kind = ?", string(f.Kind))
 	}

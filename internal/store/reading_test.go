@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +127,24 @@ func TestReadingHistory(t *testing.T) {
 		}
 		_, _, err := st.ListReadings(ctx, w.adminB, w.thermA.ID, devices.ReadingFilter{}, devices.Page{})
 		wantIs(t, "operator B reads A's readings", err, devices.ErrNotFound)
+
+		// The export gives the same readings in the same order, across its
+		// pages; an error from the callback stops it.
+		st.SetExportPage(3)
+		var exported []int64
+		if err := st.ExportReadings(ctx, w.reg, w.thermA.ID, devices.ReadingFilter{Kind: devices.MessageChecks}, func(r devices.Reading) error {
+			exported = append(exported, r.Seq)
+			return nil
+		}); err != nil || !slices.Equal(exported, seqs) {
+			t.Errorf("ExportReadings = %v, %v; want %v", exported, err, seqs)
+		}
+		stop := errors.New("stop")
+		calls := 0
+		if err := st.ExportReadings(ctx, w.adminA, w.thermA.ID, devices.ReadingFilter{}, func(devices.Reading) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("ExportReadings with a failing callback = %v after %d calls", err, calls)
+		}
+		err = st.ExportReadings(ctx, w.adminB, w.thermA.ID, devices.ReadingFilter{}, func(devices.Reading) error { t.Error("called"); return nil })
+		wantIs(t, "operator B exports A's readings", err, devices.ErrNotFound)
 		_, _, err = st.ListReadings(ctx, w.adminA, w.thermA.ID, devices.ReadingFilter{}, devices.Page{Cursor: "bm90LWEtY3Vyc29y"})
 		wantFields(t, "a forged cursor", err, "cursor")
 

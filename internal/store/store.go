@@ -95,6 +95,9 @@ type Store struct {
 	driftCache driftCache
 	// deadLetters overrides devices.DeadLetterLimit when set (tests).
 	deadLetters atomic.Int64
+	// exportPage overrides exportPage, the readings an export reads at a
+	// time, when set (tests).
+	exportPage atomic.Int64
 }
 
 // venueZoneTTL is how long a replica trusts a venue's time zone it has
