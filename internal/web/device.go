@@ -52,7 +52,7 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	refused, _, err := s.st.DeviceDeadLetters(ctx, a, t.ID, devices.DeadLetterFilter{}, devices.Page{Limit: 10})
+	refused, _, err := s.st.DeviceDeadLetters(ctx, a, t.ID, devices.DeadLetterFilter{}, devices.Page{Limit: shownRefused})
 	if err != nil {
 		s.fail(w, r, err)
 		return

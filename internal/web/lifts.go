@@ -41,6 +41,8 @@ const (
 	listCap = 2000
 	// shownHistory is how many past reports or tasks a page lists.
 	shownHistory = 50
+	// shownRefused is how many of a device's dead letters its page lists.
+	shownRefused = 10
 	// localInput is how datetime-local inputs write a time (the venue's).
 	localInput = "2006-01-02T15:04"
 )
@@ -246,6 +248,7 @@ type liftsData struct {
 	PastTasks  []taskView
 	Reports    []reportView
 	MoreReport bool
+	Refused    []devices.DeadLetter // its newest dead letters
 }
 
 // lifts: the lifts the actor sees (an operator its own, a firm those it
@@ -459,6 +462,9 @@ func (s *Server) liftHistory(l *lookups, d *liftsData, id string) error {
 		views, d.MoreReport = views[:shownHistory], true
 	}
 	d.Reports = views
+	if d.Refused, _, err = s.st.DeviceDeadLetters(ctx, a, id, devices.DeadLetterFilter{}, devices.Page{Limit: shownRefused}); err != nil {
+		return err
+	}
 	d.Partial = d.Partial || cut1 || cut2 || cut3 || cut4 || cut5
 	return nil
 }

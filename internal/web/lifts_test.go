@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -199,8 +200,16 @@ func TestLiftPages(t *testing.T) {
 		}
 		opA.post("/reports/"+rep+"/countersign", url.Values{"note": {"again"}}, http.StatusConflict)
 		if page := opA.get("/lifts/"+f.liftA, 200); !strings.Contains(page, "urgent on-site visit") || !strings.Contains(page, "/reports/"+rep) ||
-			!strings.Contains(page, "/agreements/"+ag) || strings.Contains(page, "/reports/new") {
+			!strings.Contains(page, "/agreements/"+ag) || strings.Contains(page, "/reports/new") || strings.Contains(page, "Refused messages") {
 			t.Errorf("operator A's page of lift A:\n%s", trimHTML(page))
+		}
+		// A message the ingest refused shows on the lift's page, with why.
+		if err := s.st.SaveDeadLetters(context.Background(), []devices.DeadLetter{{Topic: devices.DeviceTopic(f.liftA, devices.MessageTelemetry, false),
+			Reason: devices.ReasonWrongDeviceKind, Detail: "checks come from thermometers", Payload: []byte("{}"), Received: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		if page := opA.get("/lifts/"+f.liftA, 200); !strings.Contains(page, "Refused messages") || !strings.Contains(page, "wrong_device_kind") {
+			t.Errorf("operator A's page of lift A after a refused message:\n%s", trimHTML(page))
 		}
 
 		// Operator B and another firm: 404 for A's pages and POSTs, none of
