@@ -171,3 +171,42 @@ func (s *Server) certificatePDF(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.pdf"`, name))
 	_, _ = w.Write(pdf)
 }
+
+// deviceReadings streams what a thermometer or lift sent as CSV, oldest
+// first (the API's readings export): a download for a spreadsheet or an
+// audit file.
+func (s *Server) deviceReadings(w http.ResponseWriter, r *http.Request) {
+	id := strings.ToLower(r.PathValue("id"))
+	var cw *devices.ReadingCSVWriter
+	open := func() error {
+		if cw != nil {
+			return nil
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="readings-`+id+`.csv"`)
+		var err error
+		cw, err = devices.NewReadingCSVWriter(w)
+		return err
+	}
+	err := s.st.ExportReadings(r.Context(), actorOf(r), id, devices.ReadingFilter{}, func(rd devices.Reading) error {
+		if err := open(); err != nil {
+			return err
+		}
+		return cw.Write(rd)
+	})
+	if err == nil {
+		if err = open(); err == nil { // an empty export still has its header
+			err = cw.Flush()
+		}
+	}
+	switch {
+	case err == nil:
+	case cw == nil:
+		s.fail(w, r, err)
+	default:
+		// Mid-stream: cut the response so the download shows as broken
+		// rather than silently short.
+		s.log.ErrorContext(r.Context(), "readings export failed mid-stream", "device", id, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+}

@@ -67,6 +67,13 @@ func TestOperatorPages(t *testing.T) {
 		if err := json.Unmarshal([]byte(a.get("/devices/"+th+"/chart.json", 200)), &chart); err != nil || chart["mpe_c"] != 0.2 {
 			t.Errorf("chart data: %v, %v", chart, err)
 		}
+		// Its readings as a CSV download, the header alone so far.
+		if !strings.Contains(page, `href="/devices/`+th+`/readings.csv"`) {
+			t.Errorf("device page has no readings download")
+		}
+		if csv := a.get("/devices/"+th+"/readings.csv", 200); csv != strings.Join(devices.ReadingColumns, ",")+"\n" {
+			t.Errorf("readings.csv of a silent thermometer = %q", csv)
+		}
 		// Messages the ingest refused show on the page with why.
 		if strings.Contains(page, "Refused messages") {
 			t.Errorf("device page with nothing refused shows the section")
@@ -82,7 +89,7 @@ func TestOperatorPages(t *testing.T) {
 
 		// Operator B: 404 for each of A's pages, none of A's data in its own.
 		b := s.signIn(f.opB)
-		for _, p := range []string{"/venues/" + venue, "/venues/" + f.venueA, "/devices/" + th, "/devices/" + f.thermA,
+		for _, p := range []string{"/venues/" + venue, "/venues/" + f.venueA, "/devices/" + th, "/devices/" + f.thermA, "/devices/" + th + "/readings.csv",
 			"/devices/" + f.thermA + "/chart.json", "/devices/not-a-uuid"} {
 			if page := b.get(p, http.StatusNotFound); strings.Contains(page, "Pudong T") || strings.Contains(page, ">T1-1") {
 				t.Errorf("B's 404 for %s shows A's data", p)

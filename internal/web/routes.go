@@ -27,6 +27,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /devices", s.authed(s.deviceList))
 	s.mux.HandleFunc("GET /devices/{id}", s.authed(s.device))
 	s.mux.HandleFunc("GET /devices/{id}/chart.json", s.authed(s.deviceChart))
+	s.mux.HandleFunc("GET /devices/{id}/readings.csv", s.authed(s.deviceReadings))
 	s.mux.HandleFunc("GET /results/{id}/certificate.pdf", s.authed(s.certificatePDF))
 
 	s.mux.HandleFunc("GET /organizations", s.authed(s.orgs))
