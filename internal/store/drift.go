@@ -34,6 +34,10 @@ type driftStateRow struct {
 	Mu0C         *float64 `gorm:"column:mu0_c"`
 	UC           *float64 `gorm:"column:u_c"`
 	ParamsSource string
+	// FactsVersion counts changes of the thermometer (a trigger on
+	// thermometers, migration 00021): the compare and set checks it, so a
+	// cached thermometer row is used only while it is current.
+	FactsVersion int64
 }
 
 func (driftStateRow) TableName() string { return "drift_states" }
@@ -148,14 +152,6 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		return nil, nil
 	}
 	ids := slices.Sorted(maps.Keys(batch))
-	ths, err := driftThermometers(ctx, tx, conn, ids)
-	if err != nil {
-		return nil, err
-	}
-	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := ths[id]; return !ok }) // lifts have no detectors
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	now := s.now()
 	// On PostgreSQL the states are read without a lock and written back
 	// only if nobody changed them meanwhile (compare and set): one row
@@ -163,7 +159,9 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	// replica changed is done again under FOR UPDATE. SQLite's transaction
 	// holds the whole database, so it reads and writes plainly. On
 	// PostgreSQL the rows this replica committed last come from its
-	// driftCache: the compare and set checks them like rows just read.
+	// driftCache, with the thermometer rows they were judged by: the
+	// compare and set checks them like rows just read, the thermometer's
+	// through facts_version.
 	optimistic := s.dialect == migrations.Postgres
 	var cached map[string]cachedDrift
 	toRead := ids
@@ -174,19 +172,42 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	if err := s.readDriftStates(ctx, tx, conn, toRead, states, !optimistic); err != nil {
 		return nil, err
 	}
+	// Thermometer rows are read after the states: one changed in between
+	// has bumped the facts_version just read, so the write fails and is
+	// done again under lock, never judged by the older row.
+	ths := make(map[string]*thermometerRow, len(ids))
+	var thRead []string
+	for _, id := range ids {
+		if c, ok := cached[id]; ok && c.th != nil {
+			ths[id] = c.th
+		} else {
+			thRead = append(thRead, id)
+		}
+	}
+	if err := readDriftThermometers(ctx, tx, conn, thRead, ths); err != nil {
+		return nil, err
+	}
+	notThermometer := func(id string) bool { _, ok := ths[id]; return !ok } // lifts have no detectors
+	ids, toRead = slices.DeleteFunc(ids, notThermometer), slices.DeleteFunc(toRead, notThermometer)
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	var fresh []driftStateRow
 	for _, id := range toRead {
 		if _, ok := states[id]; !ok {
 			fresh = append(fresh, driftStateRow{DeviceID: id, State: "{}", ResetAt: ths[id].LastCalibratedAt, UpdatedAt: now})
 		}
 	}
+	// A state created here was not there for a concurrent thermometer
+	// change to bump: its thermometer row is not kept in the cache.
+	created := make(map[string]bool, len(fresh))
 	if len(fresh) > 0 {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fresh, s.insertBatch()).Error; err != nil {
 			return nil, err
 		}
 		missing := make([]string, len(fresh))
 		for i, f := range fresh {
-			missing[i] = f.DeviceID
+			missing[i], created[f.DeviceID] = f.DeviceID, true
 		}
 		if err := s.readDriftStates(ctx, tx, conn, missing, states, !optimistic); err != nil {
 			return nil, err
@@ -231,6 +252,12 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
 			return nil, err
 		}
+		// Under the lock a thermometer change waits for this transaction
+		// (its trigger writes the locked row), so the rows read now are
+		// current.
+		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths); err != nil {
+			return nil, err
+		}
 		redone := make(map[string]driftWrite, len(conflicted))
 		var again []driftWrite
 		for _, id := range conflicted {
@@ -263,9 +290,17 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		}
 		writes = kept
 	}
-	cache := make([]cachedDrift, len(writes))
-	for i, w := range writes {
-		cache[i] = cachedDrift{row: w.row, st: w.st}
+	cache := make([]cachedDrift, 0, len(writes))
+	for _, w := range writes {
+		switch {
+		case len(w.o.hits) > 0:
+			// Its alerts may change its thermometer (status, tasks), which
+			// bumps facts_version past the row written: read both again.
+		case created[w.row.DeviceID]:
+			cache = append(cache, cachedDrift{row: w.row, st: w.st})
+		default:
+			cache = append(cache, cachedDrift{row: w.row, st: w.st, th: ths[w.row.DeviceID]})
+		}
 	}
 	return cache, s.writeDriftAlerts(tx, writes, now)
 }

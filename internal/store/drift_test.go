@@ -365,3 +365,49 @@ func TestDriftStateAfterAnotherReplica(t *testing.T) {
 		}
 	})
 }
+
+// TestDriftSeesThermometerChanges: a replica keeps the thermometer rows
+// its drift states were judged by; when the thermometer changes between
+// two batches (here its MPE, tightened through the API), the next check
+// is judged by the new MPE, not the kept one.
+func TestDriftSeesThermometerChanges(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := w.ctx
+		check := func(seq int64, e float64) []devices.Message {
+			return []devices.Message{{Kind: devices.MessageChecks, Check: &devices.CheckReading{DeviceID: w.thermA.ID, Seq: seq,
+				TS: t0.Add(time.Duration(seq) * time.Minute), ReferenceC: 37, ValueC: 37 + e, Mode: devices.ModeCalibration}}}
+		}
+		ootAlerts := func() int {
+			t.Helper()
+			list, _, err := st.ListAlerts(ctx, w.reg, devices.AlertFilter{DeviceID: w.thermA.ID, Kind: devices.AlertOutOfTolerance}, devices.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		// Two batches within the MPE: the second runs on what the first
+		// left in this replica's cache.
+		for seq := int64(1); seq <= 2; seq++ {
+			if _, err := st.SaveMessages(ctx, check(seq, 0.05), t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := ootAlerts(); n != 0 {
+			t.Fatalf("out-of-tolerance alerts at +0.05 °C within the MPE: %d", n)
+		}
+		mpe, why := new(float64), "manufacturer's tighter specification"
+		*mpe = 0.03
+		if _, err := st.UpdateThermometer(ctx, w.adminA, w.thermA.ID, devices.AnyVersion,
+			devices.ThermometerPatch{MPEOverrideC: &mpe, MPEOverrideReason: &why}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SaveMessages(ctx, check(3, 0.05), t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if n := ootAlerts(); n != 1 {
+			t.Errorf("out-of-tolerance alerts at +0.05 °C after the MPE became 0.03 °C: %d, want 1", n)
+		}
+	})
+}

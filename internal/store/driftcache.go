@@ -6,8 +6,8 @@ import (
 	"github.com/calibd/calibd/devices"
 )
 
-// driftCacheSize bounds the drift states a replica remembers: about 400
-// bytes each, so some 20 MiB at most.
+// driftCacheSize bounds the drift states a replica remembers: about 1 KB
+// each with the thermometer row, so some 50 MiB at most.
 const driftCacheSize = 50_000
 
 // driftCache holds, per thermometer, the drift state row this replica last
@@ -16,8 +16,10 @@ const driftCacheSize = 50_000
 // compare-and-set write of every state checks that the row is still the
 // one the batch started from, and a device another replica or a
 // calibration changed meanwhile fails that check and is read again under
-// lock (updateDrift). A wrong entry therefore costs a retry, never a wrong
-// state.
+// lock (updateDrift). The thermometer row the state was judged by is kept
+// too, so a batch need not read it either: a change of the thermometer
+// bumps the state's facts_version (a trigger), which the same check
+// compares. A wrong entry therefore costs a retry, never a wrong state.
 type driftCache struct {
 	mu   sync.Mutex
 	rows map[string]cachedDrift
@@ -26,6 +28,10 @@ type driftCache struct {
 type cachedDrift struct {
 	row driftStateRow
 	st  devices.DriftState
+	// th is the thermometer row the state was judged by, read after the
+	// state row existed; nil when it must be read again. The compare and
+	// set's facts_version check says whether it is still current.
+	th *thermometerRow
 }
 
 // take returns the cached entries of ids and the ids it has none for.

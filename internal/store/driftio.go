@@ -128,7 +128,20 @@ func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []s
 	return out, err
 }
 
-const driftStateColumns = "device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, mu0_c, params_source"
+// readDriftThermometers adds the rows of the thermometers among ids to
+// into (lifts stay absent).
+func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, into map[string]*thermometerRow) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	got, err := driftThermometers(ctx, tx, conn, ids)
+	for id, th := range got {
+		into[id] = th
+	}
+	return err
+}
+
+const driftStateColumns = "device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, mu0_c, params_source, facts_version"
 
 // readDriftStates reads the drift states of ids, locking them when lock
 // is set (FOR UPDATE on PostgreSQL; SQLite's transaction holds the whole
@@ -144,7 +157,7 @@ func (s *Store) readDriftStates(ctx context.Context, tx *gorm.DB, conn *sql.Conn
 		func(rows rowScanner) error {
 			var r driftStateRow
 			if err := rows.Scan(&r.DeviceID, &r.State, &r.ThroughTS, &r.ThroughSeq, &r.ResetAt, &r.Replays, &r.UpdatedAt, &r.SigmaC, &r.UC,
-				&r.Mu0C, &r.ParamsSource); err != nil {
+				&r.Mu0C, &r.ParamsSource, &r.FactsVersion); err != nil {
 				return err
 			}
 			into[r.DeviceID] = r
@@ -166,8 +179,8 @@ func (s *Store) writeDriftStates(tx *gorm.DB, rows []driftStateRow) error {
 
 // casDriftStates writes each write's row (PostgreSQL, through pgx on
 // conn) only where the stored state is still the one it read (same
-// through point, reset and replay count), and reports which devices it
-// wrote.
+// through point, reset, replay count and thermometer facts version), and
+// reports which devices it wrote.
 func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, now time.Time) (map[string]bool, error) {
 	applied := make(map[string]bool, len(writes))
 	if len(writes) == 0 {
@@ -177,10 +190,11 @@ func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, no
 	ids, states := make([]string, n), make([]string, n)
 	through, seqs, replays := make([]time.Time, n), make([]int64, n), make([]int32, n)
 	oldTS, oldSeq, oldReset, oldReplays := make([]*time.Time, n), make([]*int64, n), make([]*time.Time, n), make([]int32, n)
+	oldFacts := make([]int64, n)
 	for i, w := range writes {
 		r, o := w.row, w.read
 		ids[i], states[i], through[i], seqs[i], replays[i] = r.DeviceID, r.State, r.ThroughTS.UTC(), *r.ThroughSeq, int32(r.Replays)
-		oldTS[i], oldSeq[i], oldReset[i], oldReplays[i] = o.ThroughTS, o.ThroughSeq, o.ResetAt, int32(o.Replays)
+		oldTS[i], oldSeq[i], oldReset[i], oldReplays[i], oldFacts[i] = o.ThroughTS, o.ThroughSeq, o.ResetAt, int32(o.Replays), o.FactsVersion
 	}
 	keys, err := uuidKeys(ids)
 	if err != nil {
@@ -191,13 +205,13 @@ func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, no
 			`UPDATE drift_states AS d SET state = v.state, through_ts = v.through_ts, through_seq = v.through_seq, replays = v.replays,
 			 updated_at = $10
 			 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::timestamptz[], $7::bigint[],
-			   $8::timestamptz[], $9::int[])
-			 AS v(device_id, state, through_ts, through_seq, replays, old_ts, old_seq, old_reset, old_replays)
+			   $8::timestamptz[], $9::int[], $11::bigint[])
+			 AS v(device_id, state, through_ts, through_seq, replays, old_ts, old_seq, old_reset, old_replays, old_facts)
 			 WHERE d.device_id = v.device_id AND d.through_ts IS NOT DISTINCT FROM v.old_ts
 			   AND d.through_seq IS NOT DISTINCT FROM v.old_seq AND d.reset_at IS NOT DISTINCT FROM v.old_reset
-			   AND d.replays = v.old_replays
+			   AND d.replays = v.old_replays AND d.facts_version = v.old_facts
 			 RETURNING d.device_id`,
-			keys, states, through, seqs, replays, oldTS, oldSeq, oldReset, oldReplays, now)
+			keys, states, through, seqs, replays, oldTS, oldSeq, oldReset, oldReplays, now, oldFacts)
 		if err != nil {
 			return err
 		}
