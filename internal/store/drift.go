@@ -184,7 +184,7 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 			thRead = append(thRead, id)
 		}
 	}
-	if err := readDriftThermometers(ctx, tx, conn, thRead, ths); err != nil {
+	if err := readDriftThermometers(ctx, tx, conn, thRead, ths, false); err != nil {
 		return nil, err
 	}
 	notThermometer := func(id string) bool { _, ok := ths[id]; return !ok } // lifts have no detectors
@@ -237,6 +237,22 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		}
 		return nil, s.writeDriftAlerts(tx, writes, now)
 	}
+	// Lock order: a thermometer before its drift state, as a change of
+	// the thermometer takes them (its trigger writes the state). A device
+	// whose alerts may change its thermometer (status, tasks) has the row
+	// locked before the compare and set takes the state's; the others
+	// never touch their thermometer here.
+	var alerting []string
+	for _, w := range writes {
+		if len(w.o.hits) > 0 {
+			alerting = append(alerting, w.row.DeviceID)
+		}
+	}
+	if len(alerting) > 0 {
+		if _, err := driftThermometers(ctx, tx, conn, alerting, true); err != nil {
+			return nil, err
+		}
+	}
 	applied, err := casDriftStates(ctx, conn, writes, now)
 	if err != nil {
 		return nil, err
@@ -248,14 +264,13 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		}
 	}
 	if len(conflicted) > 0 {
-		locked := map[string]driftStateRow{}
-		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
+		// Thermometers first, then their states (the lock order above),
+		// both locked: what is read now stays current until the commit.
+		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths, true); err != nil {
 			return nil, err
 		}
-		// Under the lock a thermometer change waits for this transaction
-		// (its trigger writes the locked row), so the rows read now are
-		// current.
-		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths); err != nil {
+		locked := map[string]driftStateRow{}
+		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
 			return nil, err
 		}
 		redone := make(map[string]driftWrite, len(conflicted))

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -408,6 +410,63 @@ func TestDriftSeesThermometerChanges(t *testing.T) {
 		}
 		if n := ootAlerts(); n != 1 {
 			t.Errorf("out-of-tolerance alerts at +0.05 °C after the MPE became 0.03 °C: %d, want 1", n)
+		}
+	})
+}
+
+// TestDriftAlertsBesideThermometerEdits: an operator editing thermometers
+// while their out-of-tolerance checks are committed. The ingest's batch
+// marks each thermometer out of tolerance after writing its drift state,
+// and an edit of the thermometer writes the drift state's facts version
+// after the thermometer: the ingest takes the thermometer's lock first,
+// so the two wait for each other instead of deadlocking (PostgreSQL would
+// abort one, failing an API request or a batch).
+func TestDriftAlertsBesideThermometerEdits(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		ctx := w.ctx
+		const n = 24
+		ths := make([]devices.Thermometer, n)
+		for i := range ths {
+			ths[i] = w.thermometer(w.adminA, w.venueA.ID, nil)
+			// A first check within tolerance: the state exists and this
+			// replica has it cached.
+			if _, err := st.SaveMessages(ctx, []devices.Message{{Kind: devices.MessageChecks, Check: &devices.CheckReading{
+				DeviceID: ths[i].ID, Seq: 1, TS: t0, ReferenceC: 37, ValueC: 37.01, Mode: devices.ModeCalibration}}}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, th := range ths {
+			errs := make(chan error, 2)
+			go func() {
+				_, err := st.SaveMessages(ctx, []devices.Message{{Kind: devices.MessageChecks, Check: &devices.CheckReading{
+					DeviceID: th.ID, Seq: 2, TS: t0.Add(time.Minute), ReferenceC: 37, ValueC: 37.9, Mode: devices.ModeCalibration}}}, t0)
+				errs <- err
+			}()
+			go func() {
+				// The batch may change the thermometer between the edit's
+				// read and its write (the edit then answers 412, as the
+				// API does); the client tries again.
+				note := fmt.Sprintf("gate %d", i)
+				var err error
+				for range 5 {
+					_, err = st.UpdateThermometer(ctx, w.adminA, th.ID, devices.AnyVersion, devices.ThermometerPatch{LocationNote: &note})
+					if !errors.Is(err, devices.ErrPreconditionFailed) {
+						break
+					}
+				}
+				errs <- err
+			}()
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatalf("thermometer %d: %v", i, err)
+				}
+			}
+			got, err := st.GetThermometer(ctx, w.reg, th.ID)
+			if err != nil || got.Status != devices.StatusOutOfTolerance || got.LocationNote != fmt.Sprintf("gate %d", i) {
+				t.Fatalf("thermometer %d after both: %+v, %v", i, got, err)
+			}
 		}
 	})
 }

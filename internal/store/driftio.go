@@ -110,11 +110,16 @@ func uuidKeys(ids []string) ([][16]byte, error) {
 const driftThermometerColumns = "id, venue_id, operator_org_id, institute_id, status, mpe_c, tolerance_profile, last_calibrated_at, next_due_at"
 
 // driftThermometers reads what the detectors and a new alert need of the
-// thermometers among ids (lifts are simply absent).
-func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string) (map[string]*thermometerRow, error) {
+// thermometers among ids (lifts are simply absent), locking the rows in id
+// order when lock is set (PostgreSQL, through conn).
+func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, lock bool) (map[string]*thermometerRow, error) {
 	out := make(map[string]*thermometerRow, len(ids))
+	forUpdate := ""
+	if lock {
+		forUpdate = " ORDER BY id FOR UPDATE"
+	}
 	err := eachRowByID(ctx, tx, conn, ids,
-		"SELECT "+driftThermometerColumns+" FROM thermometers WHERE id = ANY($1)",
+		"SELECT "+driftThermometerColumns+" FROM thermometers WHERE id = ANY($1)"+forUpdate,
 		"SELECT "+driftThermometerColumns+" FROM thermometers WHERE id IN ?",
 		func(rows rowScanner) error {
 			th := new(thermometerRow)
@@ -129,12 +134,12 @@ func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []s
 }
 
 // readDriftThermometers adds the rows of the thermometers among ids to
-// into (lifts stay absent).
-func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, into map[string]*thermometerRow) error {
+// into (lifts stay absent), locked when lock is set.
+func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, into map[string]*thermometerRow, lock bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	got, err := driftThermometers(ctx, tx, conn, ids)
+	got, err := driftThermometers(ctx, tx, conn, ids, lock)
 	for id, th := range got {
 		into[id] = th
 	}
