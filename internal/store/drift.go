@@ -34,10 +34,6 @@ type driftStateRow struct {
 	Mu0C         *float64 `gorm:"column:mu0_c"`
 	UC           *float64 `gorm:"column:u_c"`
 	ParamsSource string
-	// FactsVersion counts changes of the thermometer (a trigger on
-	// thermometers, migration 00021): the compare and set checks it, so a
-	// cached thermometer row is used only while it is current.
-	FactsVersion int64
 }
 
 func (driftStateRow) TableName() string { return "drift_states" }
@@ -160,8 +156,8 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	// holds the whole database, so it reads and writes plainly. On
 	// PostgreSQL the rows this replica committed last come from its
 	// driftCache, with the thermometer rows they were judged by: the
-	// compare and set checks them like rows just read, the thermometer's
-	// through facts_version.
+	// compare and set checks them like rows just read, the thermometer
+	// by its facts_version (a trigger bumps it on every update).
 	optimistic := s.dialect == migrations.Postgres
 	var cached map[string]cachedDrift
 	toRead := ids
@@ -172,9 +168,6 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	if err := s.readDriftStates(ctx, tx, conn, toRead, states, !optimistic); err != nil {
 		return nil, err
 	}
-	// Thermometer rows are read after the states: one changed in between
-	// has bumped the facts_version just read, so the write fails and is
-	// done again under lock, never judged by the older row.
 	ths := make(map[string]*thermometerRow, len(ids))
 	var thRead []string
 	for _, id := range ids {
@@ -198,16 +191,13 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 			fresh = append(fresh, driftStateRow{DeviceID: id, State: "{}", ResetAt: ths[id].LastCalibratedAt, UpdatedAt: now})
 		}
 	}
-	// A state created here was not there for a concurrent thermometer
-	// change to bump: its thermometer row is not kept in the cache.
-	created := make(map[string]bool, len(fresh))
 	if len(fresh) > 0 {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(fresh, s.insertBatch()).Error; err != nil {
 			return nil, err
 		}
 		missing := make([]string, len(fresh))
 		for i, f := range fresh {
-			missing[i], created[f.DeviceID] = f.DeviceID, true
+			missing[i] = f.DeviceID
 		}
 		if err := s.readDriftStates(ctx, tx, conn, missing, states, !optimistic); err != nil {
 			return nil, err
@@ -237,11 +227,11 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		}
 		return nil, s.writeDriftAlerts(tx, writes, now)
 	}
-	// Lock order: a thermometer before its drift state, as a change of
-	// the thermometer takes them (its trigger writes the state). A device
-	// whose alerts may change its thermometer (status, tasks) has the row
-	// locked before the compare and set takes the state's; the others
-	// never touch their thermometer here.
+	// Lock order: a thermometer before its drift state, as a calibration
+	// takes them (it updates the thermometer, then resets the state). A
+	// device whose alerts may change its thermometer (status, tasks) has
+	// the row locked before the compare and set takes the state's; the
+	// others never touch their thermometer here.
 	var alerting []string
 	for _, w := range writes {
 		if len(w.o.hits) > 0 {
@@ -263,19 +253,26 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 			conflicted = append(conflicted, w.row.DeviceID)
 		}
 	}
-	if len(conflicted) > 0 {
-		// Thermometers first, then their states (the lock order above),
-		// both locked: what is read now stays current until the commit.
-		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths, true); err != nil {
-			return nil, err
+	// A conflicted device is done again from its state read under lock,
+	// with its thermometer read afresh (unlocked: this transaction holds
+	// drift-state locks now, and another batch locks a thermometer before
+	// states). Only a thermometer changed since that read fails the write
+	// again; a few rounds settle it.
+	redone := make(map[string]driftWrite, len(conflicted))
+	for round := 0; len(conflicted) > 0; round++ {
+		if round == 3 {
+			return nil, fmt.Errorf("drift states: %d thermometers kept changing during the batch", len(conflicted))
 		}
 		locked := map[string]driftStateRow{}
 		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
 			return nil, err
 		}
-		redone := make(map[string]driftWrite, len(conflicted))
+		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths, false); err != nil {
+			return nil, err
+		}
 		var again []driftWrite
 		for _, id := range conflicted {
+			delete(redone, id)
 			w, ok, err := s.driftDevice(tx, batch[id], ths[id], locked[id], nil, now)
 			if err != nil {
 				return nil, err
@@ -284,14 +281,18 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 				redone[id], again = w, append(again, w)
 			}
 		}
-		// Locked, the rows are the ones just read: every write applies.
-		n, err := casDriftStates(ctx, conn, again, now)
+		done, err := casDriftStates(ctx, conn, again, now)
 		if err != nil {
 			return nil, err
 		}
-		if len(n) != len(again) {
-			return nil, fmt.Errorf("drift states: %d of %d locked states not written", len(again)-len(n), len(again))
+		conflicted = conflicted[:0]
+		for _, w := range again {
+			if !done[w.row.DeviceID] {
+				conflicted = append(conflicted, w.row.DeviceID)
+			}
 		}
+	}
+	if len(redone) > 0 || len(applied) != len(writes) {
 		// A conflicted device's write is the redone one, or none.
 		kept := writes[:0]
 		for _, w := range writes {
@@ -307,15 +308,12 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	}
 	cache := make([]cachedDrift, 0, len(writes))
 	for _, w := range writes {
-		switch {
-		case len(w.o.hits) > 0:
-			// Its alerts may change its thermometer (status, tasks), which
-			// bumps facts_version past the row written: read both again.
-		case created[w.row.DeviceID]:
-			cache = append(cache, cachedDrift{row: w.row, st: w.st})
-		default:
-			cache = append(cache, cachedDrift{row: w.row, st: w.st, th: ths[w.row.DeviceID]})
+		if len(w.o.hits) > 0 {
+			// Its alerts may change its thermometer (status, tasks), past
+			// the row kept: read both again next time.
+			continue
 		}
+		cache = append(cache, cachedDrift{row: w.row, st: w.st, th: ths[w.row.DeviceID]})
 	}
 	return cache, s.writeDriftAlerts(tx, writes, now)
 }

@@ -17,8 +17,8 @@ const driftCacheSize = 50_000
 // one the batch started from, and a device another replica or a
 // calibration changed meanwhile fails that check and is read again under
 // lock (updateDrift). The thermometer row the state was judged by is kept
-// too, so a batch need not read it either: a change of the thermometer
-// bumps the state's facts_version (a trigger), which the same check
+// too, so a batch need not read it either: every update of the
+// thermometer bumps its facts_version (a trigger), which the same check
 // compares. A wrong entry therefore costs a retry, never a wrong state.
 type driftCache struct {
 	mu   sync.Mutex
@@ -28,8 +28,7 @@ type driftCache struct {
 type cachedDrift struct {
 	row driftStateRow
 	st  devices.DriftState
-	// th is the thermometer row the state was judged by, read after the
-	// state row existed; nil when it must be read again. The compare and
+	// th is the thermometer row the state was judged by; the compare and
 	// set's facts_version check says whether it is still current.
 	th *thermometerRow
 }

@@ -107,7 +107,7 @@ func uuidKeys(ids []string) ([][16]byte, error) {
 	return out, nil
 }
 
-const driftThermometerColumns = "id, venue_id, operator_org_id, institute_id, status, mpe_c, tolerance_profile, last_calibrated_at, next_due_at"
+const driftThermometerColumns = "id, venue_id, operator_org_id, institute_id, status, mpe_c, tolerance_profile, last_calibrated_at, next_due_at, facts_version"
 
 // driftThermometers reads what the detectors and a new alert need of the
 // thermometers among ids (lifts are simply absent), locking the rows in id
@@ -124,7 +124,7 @@ func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []s
 		func(rows rowScanner) error {
 			th := new(thermometerRow)
 			if err := rows.Scan(&th.ID, &th.VenueID, &th.OperatorOrgID, &th.InstituteID, &th.Status, &th.MPEC, &th.ToleranceProfile,
-				&th.LastCalibratedAt, &th.NextDueAt); err != nil {
+				&th.LastCalibratedAt, &th.NextDueAt, &th.FactsVersion); err != nil {
 				return err
 			}
 			out[th.ID] = th // by pointer: the row is large, and the batch's outcomes share it
@@ -146,7 +146,7 @@ func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids
 	return err
 }
 
-const driftStateColumns = "device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, mu0_c, params_source, facts_version"
+const driftStateColumns = "device_id, state, through_ts, through_seq, reset_at, replays, updated_at, sigma_c, u_c, mu0_c, params_source"
 
 // readDriftStates reads the drift states of ids, locking them when lock
 // is set (FOR UPDATE on PostgreSQL; SQLite's transaction holds the whole
@@ -162,7 +162,7 @@ func (s *Store) readDriftStates(ctx context.Context, tx *gorm.DB, conn *sql.Conn
 		func(rows rowScanner) error {
 			var r driftStateRow
 			if err := rows.Scan(&r.DeviceID, &r.State, &r.ThroughTS, &r.ThroughSeq, &r.ResetAt, &r.Replays, &r.UpdatedAt, &r.SigmaC, &r.UC,
-				&r.Mu0C, &r.ParamsSource, &r.FactsVersion); err != nil {
+				&r.Mu0C, &r.ParamsSource); err != nil {
 				return err
 			}
 			into[r.DeviceID] = r
@@ -184,8 +184,9 @@ func (s *Store) writeDriftStates(tx *gorm.DB, rows []driftStateRow) error {
 
 // casDriftStates writes each write's row (PostgreSQL, through pgx on
 // conn) only where the stored state is still the one it read (same
-// through point, reset, replay count and thermometer facts version), and
-// reports which devices it wrote.
+// through point, reset and replay count) and the thermometer is still at
+// the facts version the batch judged it by, and reports which devices it
+// wrote.
 func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, now time.Time) (map[string]bool, error) {
 	applied := make(map[string]bool, len(writes))
 	if len(writes) == 0 {
@@ -199,7 +200,7 @@ func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, no
 	for i, w := range writes {
 		r, o := w.row, w.read
 		ids[i], states[i], through[i], seqs[i], replays[i] = r.DeviceID, r.State, r.ThroughTS.UTC(), *r.ThroughSeq, int32(r.Replays)
-		oldTS[i], oldSeq[i], oldReset[i], oldReplays[i], oldFacts[i] = o.ThroughTS, o.ThroughSeq, o.ResetAt, int32(o.Replays), o.FactsVersion
+		oldTS[i], oldSeq[i], oldReset[i], oldReplays[i], oldFacts[i] = o.ThroughTS, o.ThroughSeq, o.ResetAt, int32(o.Replays), w.o.th.FactsVersion
 	}
 	keys, err := uuidKeys(ids)
 	if err != nil {
@@ -214,7 +215,8 @@ func casDriftStates(ctx context.Context, conn *sql.Conn, writes []driftWrite, no
 			 AS v(device_id, state, through_ts, through_seq, replays, old_ts, old_seq, old_reset, old_replays, old_facts)
 			 WHERE d.device_id = v.device_id AND d.through_ts IS NOT DISTINCT FROM v.old_ts
 			   AND d.through_seq IS NOT DISTINCT FROM v.old_seq AND d.reset_at IS NOT DISTINCT FROM v.old_reset
-			   AND d.replays = v.old_replays AND d.facts_version = v.old_facts
+			   AND d.replays = v.old_replays
+			   AND EXISTS (SELECT 1 FROM thermometers t WHERE t.id = v.device_id AND t.facts_version = v.old_facts)
 			 RETURNING d.device_id`,
 			keys, states, through, seqs, replays, oldTS, oldSeq, oldReset, oldReplays, now, oldFacts)
 		if err != nil {

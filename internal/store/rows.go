@@ -154,6 +154,9 @@ type thermometerRow struct {
 	RetiredAt         *time.Time
 	// VenueTimeZone is read with the venue (withVenueZone), never written.
 	VenueTimeZone string `gorm:"->;column:venue_time_zone"`
+	// FactsVersion counts updates of the row (a trigger sets it; gorm only
+	// reads it): a drift state cached with the row is checked against it.
+	FactsVersion int64 `gorm:"->"`
 }
 
 func (thermometerRow) TableName() string { return "thermometers" }
