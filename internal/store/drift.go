@@ -177,7 +177,7 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 			thRead = append(thRead, id)
 		}
 	}
-	if err := readDriftThermometers(ctx, tx, conn, thRead, ths, false); err != nil {
+	if err := readDriftThermometers(ctx, tx, conn, thRead, ths); err != nil {
 		return nil, err
 	}
 	notThermometer := func(id string) bool { _, ok := ths[id]; return !ok } // lifts have no detectors
@@ -267,7 +267,7 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		if err := s.readDriftStates(ctx, tx, conn, conflicted, locked, true); err != nil {
 			return nil, err
 		}
-		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths, false); err != nil {
+		if err := readDriftThermometers(ctx, tx, conn, conflicted, ths); err != nil {
 			return nil, err
 		}
 		var again []driftWrite

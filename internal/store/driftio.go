@@ -134,12 +134,12 @@ func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []s
 }
 
 // readDriftThermometers adds the rows of the thermometers among ids to
-// into (lifts stay absent), locked when lock is set.
-func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, into map[string]*thermometerRow, lock bool) error {
+// into (lifts stay absent), unlocked.
+func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, into map[string]*thermometerRow) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	got, err := driftThermometers(ctx, tx, conn, ids, lock)
+	got, err := driftThermometers(ctx, tx, conn, ids, false)
 	for id, th := range got {
 		into[id] = th
 	}
