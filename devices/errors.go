@@ -22,6 +22,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrPreconditionFailed: the caller's version of the object is stale.
 	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrBusy: the change kept colliding with concurrent ones (the database
+	// rolled it back each time to let them through); nothing was written
+	// and the same request may be sent again.
+	ErrBusy = errors.New("busy")
 )
 
 // ConflictError is an ErrConflict with a stable machine code and a message

@@ -88,7 +88,11 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newAlertCollector(st, log.With("component", "metrics")))
+		newAlertCollector(st, log.With("component", "metrics")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "calibd_db_transaction_retries_total",
+			Help: "API and job transactions run again after PostgreSQL rolled them back for a concurrent one (deadlock or serialization failure).",
+		}, func() float64 { return float64(st.TxRetries()) }))
 	jobs, err := newScheduler(cfg, st, log.With("component", "scheduler"), reg)
 	if err != nil {
 		return nil, err

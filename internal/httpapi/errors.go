@@ -81,6 +81,9 @@ func problemFor(err error) Problem {
 	case errors.Is(err, devices.ErrPreconditionFailed):
 		return Problem{Status: http.StatusPreconditionFailed, Code: "stale_version",
 			Detail: "the object changed since you read it; GET it again and retry with its current ETag or version"}
+	case errors.Is(err, devices.ErrBusy):
+		return Problem{Status: http.StatusServiceUnavailable, Code: "busy",
+			Detail: "the change collided with concurrent changes to the same objects and nothing was written; send it again"}
 	}
 	return Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error"}
 }
@@ -96,6 +99,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if p.Status >= 500 {
 		s.log.ErrorContext(c.Request.Context(), "request failed", "error", err,
 			"request_id", p.RequestID, "method", c.Request.Method, "path", c.FullPath())
+	}
+	if p.Code == "busy" {
+		c.Header("Retry-After", "1")
 	}
 	if p.Status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="calibd"`)

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
 
 // Replica returns a Store on the same database as s with none of s's
 // in-process caches, as another replica of calibd would have: tests of
@@ -25,3 +29,7 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
 
 // SetExportPage changes how many readings an export reads at a time.
 func (s *Store) SetExportPage(n int) { s.exportPage.Store(int64(n)) }
+
+// TxForTest runs fn as the store runs its transactions (tx), retries
+// included.
+func (s *Store) TxForTest(ctx context.Context, fn func(*gorm.DB) error) error { return s.tx(ctx, fn) }

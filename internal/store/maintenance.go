@@ -501,6 +501,7 @@ func (s *Store) ActOnAgreement(ctx context.Context, a devices.Actor, id string, 
 func (s *Store) ExpireAgreements(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		n = 0 // a transaction run again (tx) counts afresh
 		var rows []struct {
 			ID       string
 			ValidTo  calendarDate

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -93,6 +95,7 @@ type Store struct {
 	zones      sync.Map // IANA name -> *time.Location
 	venueZone  sync.Map // venue id -> cachedZone
 	driftCache driftCache
+	txRetries  atomic.Int64 // transactions run again after giving way (tx)
 	// deadLetters overrides devices.DeadLetterLimit when set (tests).
 	deadLetters atomic.Int64
 	// exportPage overrides exportPage, the readings an export reads at a
@@ -378,9 +381,44 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) 
 // newID returns a time-ordered UUID (v7), so keyset order is creation order.
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// tx runs fn in a transaction bound to ctx.
+// txAttempts is how many times tx runs a transaction that PostgreSQL
+// rolled back to let a concurrent one through.
+const txAttempts = 3
+
+// tx runs fn in a transaction bound to ctx. A transaction PostgreSQL rolls
+// back as a deadlock victim or a serialization failure wrote nothing, so
+// it is run again, up to txAttempts times after a short randomized pause:
+// fn must start from what it reads through tx and reset whatever it
+// reports outside. When every attempt gave way the error is
+// devices.ErrBusy, which the API answers 503 with Retry-After.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	for attempt := 1; ; attempt++ {
+		err := s.db.WithContext(ctx).Transaction(fn)
+		if !gaveWay(err) {
+			return err
+		}
+		if attempt == txAttempts {
+			return fmt.Errorf("%w: gave way to a concurrent change %d times: %w", devices.ErrBusy, attempt, err)
+		}
+		s.txRetries.Add(1)
+		pause := time.Duration(attempt) * (5*time.Millisecond + rand.N(20*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", devices.ErrBusy, err)
+		case <-time.After(pause):
+		}
+	}
+}
+
+// TxRetries counts the transactions run again after PostgreSQL rolled
+// them back for a concurrent one (deadlock or serialization failure).
+func (s *Store) TxRetries() int64 { return s.txRetries.Load() }
+
+// gaveWay says err is PostgreSQL rolling a transaction back so that a
+// concurrent one could go on: deadlock_detected or serialization_failure.
+func gaveWay(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // updateAt writes updates to row id of model's table only while it is

@@ -360,9 +360,17 @@ func (s *Store) PlanVisits(ctx context.Context, now time.Time, horizonDays int) 
 	}
 	slices.Sort(institutes)
 	for _, inst := range institutes {
-		if err := s.tx(ctx, func(tx *gorm.DB) error { return s.planInstitute(tx, inst, now, horizonDays, &rep) }); err != nil {
+		var one devices.VisitReport // per attempt: a transaction run again (tx) counts afresh
+		if err := s.tx(ctx, func(tx *gorm.DB) error {
+			one = devices.VisitReport{}
+			return s.planInstitute(tx, inst, now, horizonDays, &one)
+		}); err != nil {
 			return rep, fmt.Errorf("plan visits of institute %s: %w", inst, err)
 		}
+		rep.Planned += one.Planned
+		rep.Unchanged += one.Unchanged
+		rep.Unplaced += one.Unplaced
+		rep.Emptied += one.Emptied
 		rep.Institutes++
 	}
 	return rep, nil

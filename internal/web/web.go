@@ -311,6 +311,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, devices.ErrUnauthenticated):
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
+	case errors.Is(err, devices.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		status, msg = http.StatusServiceUnavailable, "The change met others to the same records at the same moment and nothing was saved. Send it again."
 	default:
 		var ve *devices.ValidationError
 		if errors.As(err, &ve) {
