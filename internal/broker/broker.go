@@ -135,8 +135,25 @@ func (b *Broker) URL() string { return "tcp://" + b.tcp.Address() }
 // IngestLogin is the username and password of calibd's ingest client.
 func (b *Broker) IngestLogin() (string, string) { return IngestUser, b.ingestPassword }
 
-// Close disconnects every client and stops listening.
-func (b *Broker) Close() error { return b.srv.Close() }
+// Close stops listening and disconnects every client.
+//
+// mochi's own Close (v2.7.9) collects the listener's clients holding the
+// clients' read lock while it takes it again (Clients.GetByListener calls
+// Len). A client leaving at that moment asks for the write lock in
+// between, and the two then wait for each other for ever: CI saw a test's
+// cleanup hang for ten minutes that way. So the listener is ended first
+// with no client callback, the clients are disconnected from a copy of the
+// map, and mochi's Close then finds the listener already ended and only
+// stops the hooks.
+func (b *Broker) Close() error {
+	b.tcp.Close(func(string) {})
+	for _, cl := range b.srv.Clients.GetAll() {
+		if !cl.Closed() {
+			_ = b.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
+	return b.srv.Close()
+}
 
 // authHook authenticates devices through the Authenticator, and the
 // ingest client by its start-time password, and keeps each to its topics.
