@@ -141,7 +141,8 @@ func (b *Broker) IngestLogin() (string, string) { return IngestUser, b.ingestPas
 // clients' read lock while it takes it again (Clients.GetByListener calls
 // Len). A client leaving at that moment asks for the write lock in
 // between, and the two then wait for each other for ever: CI saw a test's
-// cleanup hang for ten minutes that way. So the listener is ended first
+// cleanup hang for ten minutes that way (upstream issue mochi-mqtt/server
+// #488; the fixes proposed there are not released). So the listener is ended first
 // with no client callback, the clients are disconnected from a copy of the
 // map, and mochi's Close then finds the listener already ended and only
 // stops the hooks.
