@@ -443,7 +443,7 @@ func (s *Store) applyDeferral(tx *gorm.DB, d devices.Deferral, only []string, re
 // thermometers that are open or scheduled in a visit the institute has
 // not confirmed (confirmed work goes ahead), and cancels planned visits
 // left without work. Requests and re-checks are asked for, not due: they
-// stay.
+// stay, and so does a task an alert raised to the out-of-tolerance class.
 func (s *Store) cancelDeferredWork(tx *gorm.DB, d devices.Deferral, ids []string, now time.Time, rep *devices.DeferralReport) error {
 	if len(ids) == 0 {
 		return nil
@@ -452,7 +452,10 @@ func (s *Store) cancelDeferredWork(tx *gorm.DB, d devices.Deferral, ids []string
 	planned := tx.Session(&gorm.Session{NewDB: true}).Model(&visitRow{}).Select("id").Where("state = ?", string(devices.VisitPlanned))
 	for chunk := range slices.Chunk(ids, 500) {
 		match := func() *gorm.DB {
-			return tx.Model(&taskRow{}).Where("thermometer_id IN ? AND kind = ?", chunk, string(devices.TaskOnSite)).
+			// A task an alert made urgent (the thermometer drifted or read
+			// out of tolerance) is not routine work: it stays.
+			return tx.Model(&taskRow{}).Where("thermometer_id IN ? AND kind = ? AND priority > ?", chunk, string(devices.TaskOnSite),
+				devices.PriorityOutOfTolerance).
 				Where("state = ? OR (state = ? AND visit_id IN (?))", string(devices.TaskOpen), string(devices.TaskScheduled), planned)
 		}
 		var visits []string
