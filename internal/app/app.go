@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg config.Config, version string, log *slog.Logge
 		newAlertCollector(st, log.With("component", "metrics")),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "calibd_db_transaction_retries_total",
-			Help: "API and job transactions run again after PostgreSQL rolled them back for a concurrent one (deadlock or serialization failure).",
+			Help: "Transactions (API requests, jobs, ingest batches) run again after PostgreSQL rolled them back for a concurrent one (deadlock, serialization failure, a NOWAIT lock taken).",
 		}, func() float64 { return float64(st.TxRetries()) }))
 	jobs, err := newScheduler(cfg, st, log.With("component", "scheduler"), reg)
 	if err != nil {

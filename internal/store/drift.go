@@ -239,9 +239,13 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 		}
 	}
 	if len(alerting) > 0 {
-		if _, err := driftThermometers(ctx, tx, conn, alerting, true); err != nil {
+		if _, err := driftThermometers(ctx, tx, conn, alerting, lockWait); err != nil {
 			return nil, err
 		}
+	}
+	thLocked := make(map[string]bool, len(alerting))
+	for _, id := range alerting {
+		thLocked[id] = true
 	}
 	applied, err := casDriftStates(ctx, conn, writes, now)
 	if err != nil {
@@ -257,7 +261,13 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	// with its thermometer read afresh (unlocked: this transaction holds
 	// drift-state locks now, and another batch locks a thermometer before
 	// states). Only a thermometer changed since that read fails the write
-	// again; a few rounds settle it.
+	// again; a few rounds settle it. A redone device whose alerts will
+	// change its thermometer needs that row locked too, and this
+	// transaction must not wait for it while holding drift states (a
+	// calibration, or another replica's batch with an alert on the same
+	// device, holds it and waits for the state: a deadlock). It takes the
+	// lock with NOWAIT; if another holds it, the batch gives way and is run
+	// again from the start (ingestTx), locking in the usual order.
 	redone := make(map[string]driftWrite, len(conflicted))
 	for round := 0; len(conflicted) > 0; round++ {
 		if round == 3 {
@@ -279,6 +289,20 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 			}
 			if ok {
 				redone[id], again = w, append(again, w)
+			}
+		}
+		var lockNow []string
+		for _, w := range again {
+			if len(w.o.hits) > 0 && !thLocked[w.row.DeviceID] {
+				lockNow = append(lockNow, w.row.DeviceID)
+			}
+		}
+		if len(lockNow) > 0 {
+			if _, err := driftThermometers(ctx, tx, conn, lockNow, lockNoWait); err != nil {
+				return nil, err
+			}
+			for _, id := range lockNow {
+				thLocked[id] = true
 			}
 		}
 		done, err := casDriftStates(ctx, conn, again, now)

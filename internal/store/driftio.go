@@ -109,14 +109,21 @@ func uuidKeys(ids []string) ([][16]byte, error) {
 
 const driftThermometerColumns = "id, venue_id, operator_org_id, institute_id, status, mpe_c, tolerance_profile, last_calibrated_at, next_due_at, facts_version"
 
+// Row locks driftThermometers takes (PostgreSQL only).
+const (
+	noLock     = ""
+	lockWait   = "FOR UPDATE"
+	lockNoWait = "FOR UPDATE NOWAIT" // fails with 55P03 when another holds a row
+)
+
 // driftThermometers reads what the detectors and a new alert need of the
 // thermometers among ids (lifts are simply absent), locking the rows in id
-// order when lock is set (PostgreSQL, through conn).
-func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, lock bool) (map[string]*thermometerRow, error) {
+// order with lock unless it is noLock (PostgreSQL, through conn).
+func driftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids []string, lock string) (map[string]*thermometerRow, error) {
 	out := make(map[string]*thermometerRow, len(ids))
 	forUpdate := ""
-	if lock {
-		forUpdate = " ORDER BY id FOR UPDATE"
+	if lock != noLock {
+		forUpdate = " ORDER BY id " + lock
 	}
 	err := eachRowByID(ctx, tx, conn, ids,
 		"SELECT "+driftThermometerColumns+" FROM thermometers WHERE id = ANY($1)"+forUpdate,
@@ -139,7 +146,7 @@ func readDriftThermometers(ctx context.Context, tx *gorm.DB, conn *sql.Conn, ids
 	if len(ids) == 0 {
 		return nil
 	}
-	got, err := driftThermometers(ctx, tx, conn, ids, false)
+	got, err := driftThermometers(ctx, tx, conn, ids, noLock)
 	for id, th := range got {
 		into[id] = th
 	}

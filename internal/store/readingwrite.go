@@ -34,11 +34,16 @@ type readingKey struct {
 // connection for the whole transaction and hands fn that connection too,
 // so fn can COPY through pgx and run gorm statements in the same
 // transaction (database/sql gives no way to a pgx connection inside a
-// *sql.Tx). On SQLite it is s.tx and conn is nil.
+// *sql.Tx). On SQLite it is s.tx and conn is nil. Like s.tx, a
+// transaction that gave way to a concurrent one is run again.
 func (s *Store) ingestTx(ctx context.Context, fn func(tx *gorm.DB, conn *sql.Conn) error) error {
 	if s.dialect != migrations.Postgres {
 		return s.tx(ctx, func(tx *gorm.DB) error { return fn(tx, nil) })
 	}
+	return s.retrying(ctx, func() error { return s.ingestTxOnce(ctx, fn) })
+}
+
+func (s *Store) ingestTxOnce(ctx context.Context, fn func(tx *gorm.DB, conn *sql.Conn) error) error {
 	conn, err := s.sqlDB.Conn(ctx)
 	if err != nil {
 		return err

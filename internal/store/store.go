@@ -392,8 +392,13 @@ const txAttempts = 3
 // reports outside. When every attempt gave way the error is
 // devices.ErrBusy, which the API answers 503 with Retry-After.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.retrying(ctx, func() error { return s.db.WithContext(ctx).Transaction(fn) })
+}
+
+// retrying runs once, a whole transaction, again while it gave way (tx).
+func (s *Store) retrying(ctx context.Context, once func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.db.WithContext(ctx).Transaction(fn)
+		err := once()
 		if !gaveWay(err) {
 			return err
 		}
@@ -415,10 +420,11 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 func (s *Store) TxRetries() int64 { return s.txRetries.Load() }
 
 // gaveWay says err is PostgreSQL rolling a transaction back so that a
-// concurrent one could go on: deadlock_detected or serialization_failure.
+// concurrent one could go on: deadlock_detected, serialization_failure, or
+// lock_not_available (a NOWAIT lock another transaction held).
 func gaveWay(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" || pe.Code == "55P03")
 }
 
 // updateAt writes updates to row id of model's table only while it is
