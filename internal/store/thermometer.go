@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/calibd/calibd/devices"
 )
@@ -204,7 +205,10 @@ func (s *Store) ListThermometers(ctx context.Context, a devices.Actor, f devices
 func (s *Store) UpdateThermometer(ctx context.Context, a devices.Actor, id string, version int, p devices.ThermometerPatch) (devices.Thermometer, error) {
 	var out devices.Thermometer
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		row, err := s.getThermometer(tx, a, id)
+		// Locked: the ingest and the jobs change a thermometer too (its
+		// status, its due date), and a change without a version must not
+		// fail for one made between this read and the write.
+		row, err := s.getThermometer(tx.Clauses(clause.Locking{Strength: lockNoKeyUpdate}), a, id)
 		if err != nil {
 			return err
 		}
@@ -297,7 +301,7 @@ func (s *Store) checkMoveTarget(tx *gorm.DB, a devices.Actor, venueID string) er
 func (s *Store) RetireThermometer(ctx context.Context, a devices.Actor, id string, version int) (devices.Thermometer, error) {
 	var out devices.Thermometer
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		row, err := s.getThermometer(tx, a, id)
+		row, err := s.getThermometer(tx.Clauses(clause.Locking{Strength: lockNoKeyUpdate}), a, id)
 		if err != nil {
 			return err
 		}

@@ -165,3 +165,57 @@ func waitForLockWaiter(t *testing.T, ctx context.Context, db *sql.DB) {
 		}
 	}
 }
+
+// TestRetireBesideStatusChange: retiring a thermometer without a version
+// while another transaction (the ingest marking it out of tolerance) has
+// changed it and not yet committed retires it once that commits, instead of
+// failing with ErrPreconditionFailed for a version the caller never named.
+func TestRetireBesideStatusChange(t *testing.T) {
+	t.Parallel()
+	testenv.EachStore(t, func(t *testing.T, st *store.Store) {
+		w := newWorld(t, st)
+		th := w.thermometer(w.adminA, w.venueA.ID, nil)
+		ctx, cancel := context.WithTimeout(w.ctx, time.Minute)
+		defer cancel()
+		conn, err := st.SQLDB().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		other, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Rollback() //nolint:errcheck // after Commit it is a no-op
+		q := "UPDATE thermometers SET status = 'out_of_tolerance', version = version + 1 WHERE id = ?"
+		if st.Dialect() == migrations.Postgres {
+			q = "UPDATE thermometers SET status = 'out_of_tolerance', version = version + 1 WHERE id = $1"
+		}
+		mustExec(t, other, q, th.ID)
+		type outcome struct {
+			th  devices.Thermometer
+			err error
+		}
+		done := make(chan outcome, 1)
+		go func() {
+			got, err := st.RetireThermometer(ctx, w.adminA, th.ID, devices.AnyVersion)
+			done <- outcome{got, err}
+		}()
+		if st.Dialect() == migrations.Postgres {
+			waitForLockWaiter(t, ctx, st.SQLDB())
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err := other.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close() // SQLite's store has one connection
+		got := <-done
+		if got.err != nil {
+			t.Fatalf("RetireThermometer(any version) beside a status change = %v, want it retired", got.err)
+		}
+		if got.th.Status != devices.StatusRetired || got.th.Version != 3 {
+			t.Errorf("after: status %s version %d, want retired at version 3", got.th.Status, got.th.Version)
+		}
+	})
+}
