@@ -34,16 +34,7 @@ func TestResultBesideConflictingWriter(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(w.ctx, time.Minute)
 		defer cancel()
-		conn, err := st.SQLDB().Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		other, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer other.Rollback() //nolint:errcheck // after Commit it is a no-op
+		conn, other := otherTx(t, ctx, st)
 		pg := st.Dialect() == migrations.Postgres
 		if pg {
 			mustExec(t, other, "SET LOCAL deadlock_timeout = '10s'")
@@ -137,6 +128,23 @@ func TestTxGivesUp(t *testing.T) {
 	})
 }
 
+// otherTx begins a transaction on a connection of its own, as another
+// process would; both end at cleanup unless the test ends them first.
+func otherTx(t *testing.T, ctx context.Context, st *store.Store) (*sql.Conn, *sql.Tx) {
+	t.Helper()
+	conn, err := st.SQLDB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() }) // after Commit it is a no-op
+	return conn, tx
+}
+
 func mustExec(t *testing.T, tx *sql.Tx, q string, args ...any) {
 	t.Helper()
 	if _, err := tx.Exec(q, args...); err != nil {
@@ -177,16 +185,7 @@ func TestRetireBesideStatusChange(t *testing.T) {
 		th := w.thermometer(w.adminA, w.venueA.ID, nil)
 		ctx, cancel := context.WithTimeout(w.ctx, time.Minute)
 		defer cancel()
-		conn, err := st.SQLDB().Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		other, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer other.Rollback() //nolint:errcheck // after Commit it is a no-op
+		conn, other := otherTx(t, ctx, st)
 		q := "UPDATE thermometers SET status = 'out_of_tolerance', version = version + 1 WHERE id = ?"
 		if st.Dialect() == migrations.Postgres {
 			q = "UPDATE thermometers SET status = 'out_of_tolerance', version = version + 1 WHERE id = $1"
