@@ -232,20 +232,30 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 	// device whose alerts may change its thermometer (status, tasks) has
 	// the row locked before the compare and set takes the state's; the
 	// others never touch their thermometer here.
-	var alerting []string
-	for _, w := range writes {
-		if len(w.o.hits) > 0 {
-			alerting = append(alerting, w.row.DeviceID)
+	var thLocked map[string]bool
+	lockAlerting := func(ws []driftWrite, lock string) error {
+		var ids []string // in device order, as ws is
+		for _, w := range ws {
+			if len(w.o.hits) > 0 && !thLocked[w.row.DeviceID] {
+				ids = append(ids, w.row.DeviceID)
+			}
 		}
-	}
-	if len(alerting) > 0 {
-		if _, err := driftThermometers(ctx, tx, conn, alerting, lockWait); err != nil {
-			return nil, err
+		if len(ids) == 0 {
+			return nil
 		}
+		if _, err := driftThermometers(ctx, tx, conn, ids, lock); err != nil {
+			return err
+		}
+		if thLocked == nil {
+			thLocked = make(map[string]bool, len(ids))
+		}
+		for _, id := range ids {
+			thLocked[id] = true
+		}
+		return nil
 	}
-	thLocked := make(map[string]bool, len(alerting))
-	for _, id := range alerting {
-		thLocked[id] = true
+	if err := lockAlerting(writes, lockWait); err != nil {
+		return nil, err
 	}
 	applied, err := casDriftStates(ctx, conn, writes, now)
 	if err != nil {
@@ -291,19 +301,8 @@ func (s *Store) updateDrift(tx *gorm.DB, conn *sql.Conn, stored []readingRow) ([
 				redone[id], again = w, append(again, w)
 			}
 		}
-		var lockNow []string
-		for _, w := range again {
-			if len(w.o.hits) > 0 && !thLocked[w.row.DeviceID] {
-				lockNow = append(lockNow, w.row.DeviceID)
-			}
-		}
-		if len(lockNow) > 0 {
-			if _, err := driftThermometers(ctx, tx, conn, lockNow, lockNoWait); err != nil {
-				return nil, err
-			}
-			for _, id := range lockNow {
-				thLocked[id] = true
-			}
+		if err := lockAlerting(again, lockNoWait); err != nil {
+			return nil, err
 		}
 		done, err := casDriftStates(ctx, conn, again, now)
 		if err != nil {
